@@ -1,0 +1,279 @@
+import OpenApi, * as $OpenApi from "@alicloud/openapi-client";
+import OpenApiUtil from "@alicloud/openapi-util";
+import * as $Util from "@alicloud/tea-util";
+import { chunk, MAX_BINDING_BATCH, MAX_DESCRIBE_IDS } from "../batch";
+import { CallBudget, DEFAULT_RETRY, RetryPolicy, withRetry } from "../policies";
+import { AccessKey, toCredential } from "./credentials";
+import { EnsError, toEnsError } from "./errors";
+import * as T from "./types";
+
+export const ENS_API_VERSION = "2017-11-10";
+export const DEFAULT_ENDPOINT = "https://ens.aliyuncs.com";
+
+export interface EnsClientOptions {
+  /** Full URL such as `https://ens.aliyuncs.com` (default) or `http://127.0.0.1:8734`. */
+  endpoint?: string;
+  /** Explicit access key; without one the default chain of `@alicloud/credentials` is used. */
+  credentials?: AccessKey;
+  /** `v2` = the older HMAC-SHA1 query signature; default ACS3-HMAC-SHA256. */
+  signatureAlgorithm?: "ACS3-HMAC-SHA256" | "v2";
+  retry?: RetryPolicy;
+  /** Shared concurrency and rate budget; calls run unthrottled without one. */
+  budget?: CallBudget;
+  connectTimeoutMs?: number;
+  readTimeoutMs?: number;
+}
+
+/** What this client sent: calls per action (retries included) and retries. */
+export interface CallStats {
+  calls: Record<string, number>;
+  retries: number;
+}
+
+/** Parses and checks an endpoint URL; the error names the setting and the fix. */
+export function parseEndpoint(endpoint: string): { protocol: "http" | "https"; host: string; url: string } {
+  const withScheme = /^[a-z]+:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`;
+  let u: URL;
+  try {
+    u = new URL(withScheme);
+  } catch {
+    throw new Error(`endpoint "${endpoint}" is not a URL: give one such as https://ens.aliyuncs.com or http://127.0.0.1:8734`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw new Error(`endpoint "${endpoint}" must use http or https, not ${u.protocol.replace(":", "")}`);
+  }
+  if ((u.pathname && u.pathname !== "/") || u.search || u.username || u.password) {
+    throw new Error(`endpoint "${endpoint}" must be a scheme, host and optional port only (no path, query or user)`);
+  }
+  const protocol = u.protocol === "http:" ? "http" : "https";
+  return { protocol, host: u.host, url: `${protocol}://${u.host}` };
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  return name === "localhost" || name === "::1" || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
+/**
+ * Typed ENS client: one wire path (`call`) over `@alicloud/openapi-client`'s `callApi`, RPC style, every
+ * parameter in the query string, encoded exactly as the generated ENS SDK encodes it.
+ */
+export class EnsClient {
+  readonly endpoint: string;
+  readonly stats: CallStats = { calls: {}, retries: 0 };
+  private readonly api: OpenApi;
+  private readonly retry: RetryPolicy;
+  private readonly budget?: CallBudget;
+  private readonly runtime: $Util.RuntimeOptions;
+
+  constructor(opts: EnsClientOptions = {}) {
+    const ep = parseEndpoint(opts.endpoint ?? DEFAULT_ENDPOINT);
+    this.endpoint = ep.url;
+    this.api = new OpenApi(
+      new $OpenApi.Config({
+        endpoint: ep.host,
+        protocol: ep.protocol,
+        credential: toCredential(opts.credentials),
+        signatureAlgorithm: opts.signatureAlgorithm === "v2" ? "v2" : undefined,
+        connectTimeout: opts.connectTimeoutMs ?? 5000,
+        readTimeout: opts.readTimeoutMs ?? 30000,
+      }),
+    );
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.budget = opts.budget;
+    this.runtime = new $Util.RuntimeOptions({});
+  }
+
+  /** The one wire entry: signs and sends `action` with `query`, under the budget, retried by the policy. */
+  async call(action: string, query: Record<string, unknown>): Promise<Record<string, any>> {
+    const once = async () => {
+      this.stats.calls[action] = (this.stats.calls[action] ?? 0) + 1;
+      try {
+        const res = await this.api.callApi(params(action), new $OpenApi.OpenApiRequest({ query: OpenApiUtil.query(query) }), this.runtime);
+        return (res?.body ?? {}) as Record<string, any>;
+      } catch (e) {
+        throw toEnsError(e, action);
+      }
+    };
+    const scheduled = () => (this.budget ? this.budget.schedule(once) : once());
+    return withRetry(scheduled, this.retry, () => this.stats.retries++);
+  }
+
+  attachKeyPair(key: T.KeyPairRef, instanceIds: string[]): Promise<T.KeyPairBindingResponse> {
+    return this.binding("AttachKeyPair", key, instanceIds);
+  }
+
+  detachKeyPair(key: T.KeyPairRef, instanceIds: string[]): Promise<T.KeyPairBindingResponse> {
+    return this.binding("DetachKeyPair", key, instanceIds);
+  }
+
+  private async binding(action: string, key: T.KeyPairRef, instanceIds: string[]): Promise<T.KeyPairBindingResponse> {
+    if (instanceIds.length < 1 || instanceIds.length > MAX_BINDING_BATCH) {
+      throw new EnsError("InvalidParameter.InstanceIds", `${action}: InstanceIds takes 1 to ${MAX_BINDING_BATCH} IDs, got ${instanceIds.length}`, action);
+    }
+    const body = await this.call(action, { ...keyQuery(key), InstanceIds: JSON.stringify(instanceIds) });
+    const results = listOf(body.Results, "Result").map((r: any) => ({
+      InstanceId: String(r.InstanceId),
+      Code: String(r.Code),
+      Message: String(r.Message ?? ""),
+      Success: r.Success === true || r.Success === "true" || String(r.Code) === "200",
+    }));
+    return {
+      RequestId: body.RequestId,
+      KeyPairId: body.KeyPairId,
+      KeyPairName: body.KeyPairName,
+      TotalCount: Number(body.TotalCount ?? results.length),
+      FailCount: Number(body.FailCount ?? results.filter((r) => !r.Success).length),
+      Results: results,
+    };
+  }
+
+  /** One page of DescribeInstances (at most 100 IDs, at most 100 per page). */
+  async describeInstances(req: T.DescribeInstancesRequest = {}): Promise<T.DescribeInstancesResponse> {
+    if (req.instanceIds && req.instanceIds.length > MAX_DESCRIBE_IDS) {
+      throw new EnsError("InvalidParameter.InstanceIds", `DescribeInstances: at most ${MAX_DESCRIBE_IDS} InstanceIds, got ${req.instanceIds.length}`, "DescribeInstances");
+    }
+    const body = await this.call("DescribeInstances", {
+      InstanceIds: req.instanceIds ? JSON.stringify(req.instanceIds) : undefined,
+      PageNumber: req.pageNumber,
+      PageSize: req.pageSize,
+      Status: req.status,
+      EnsRegionId: req.ensRegionId,
+    });
+    return {
+      RequestId: body.RequestId,
+      Instances: listOf(body.Instances, "Instance"),
+      PageNumber: Number(body.PageNumber ?? req.pageNumber ?? 1),
+      PageSize: Number(body.PageSize ?? req.pageSize ?? 10),
+      TotalCount: Number(body.TotalCount ?? 0),
+    };
+  }
+
+  /**
+   * The live view of the given instances: ceil(n/100) calls, each asking for 100 IDs in one page of 100.
+   * Instances ENS does not know are simply absent from the result.
+   */
+  async describeInstancesById(instanceIds: readonly string[]): Promise<Map<string, T.Instance>> {
+    const pages = await Promise.all(
+      chunk(instanceIds, MAX_DESCRIBE_IDS).map((ids) => this.describeInstances({ instanceIds: ids, pageSize: MAX_DESCRIBE_IDS, pageNumber: 1 })),
+    );
+    const out = new Map<string, T.Instance>();
+    for (const page of pages) for (const inst of page.Instances) out.set(inst.InstanceId, inst);
+    return out;
+  }
+
+  async describeKeyPairs(req: T.DescribeKeyPairsRequest = {}): Promise<T.DescribeKeyPairsResponse> {
+    const body = await this.call("DescribeKeyPairs", {
+      KeyPairId: req.keyPairId,
+      KeyPairName: req.keyPairName,
+      PageNumber: req.pageNumber,
+      PageSize: req.pageSize,
+    });
+    return {
+      RequestId: body.RequestId,
+      KeyPairs: listOf(body.KeyPairs, "KeyPair"),
+      PageNumber: Number(body.PageNumber ?? 1),
+      PageSize: Number(body.PageSize ?? 10),
+      TotalCount: Number(body.TotalCount ?? 0),
+    };
+  }
+
+  /** The key pair a reference names, or undefined when ENS has none by that ID or name. */
+  async findKeyPair(key: T.KeyPairRef): Promise<T.KeyPair | undefined> {
+    const res = await this.describeKeyPairs({ keyPairId: key.keyPairId, keyPairName: key.keyPairName, pageSize: 50 });
+    return res.KeyPairs.find((k) => (key.keyPairId ? k.KeyPairId === key.keyPairId : k.KeyPairName === key.keyPairName));
+  }
+
+  async createKeyPair(keyPairName: string): Promise<T.CreateKeyPairResponse> {
+    return (await this.call("CreateKeyPair", { KeyPairName: keyPairName })) as T.CreateKeyPairResponse;
+  }
+
+  async importKeyPair(keyPairName: string, publicKeyBody: string): Promise<T.ImportKeyPairResponse> {
+    return (await this.call("ImportKeyPair", { KeyPairName: keyPairName, PublicKeyBody: publicKeyBody })) as T.ImportKeyPairResponse;
+  }
+
+  async deleteKeyPairs(key: T.KeyPairRef): Promise<{ RequestId: string }> {
+    return (await this.call("DeleteKeyPairs", keyQuery(key))) as { RequestId: string };
+  }
+
+  /** StopInstances: InstanceIds comma-separated, as the SDK sends them. */
+  stopInstances(instanceIds: string[], forceStop = false): Promise<T.InstancesOperateResponse> {
+    return this.operate("StopInstances", instanceIds, forceStop ? { ForceStop: "true" } : {});
+  }
+
+  startInstances(instanceIds: string[]): Promise<T.InstancesOperateResponse> {
+    return this.operate("StartInstances", instanceIds, {});
+  }
+
+  private async operate(action: string, instanceIds: string[], extra: Record<string, string>): Promise<T.InstancesOperateResponse> {
+    const body = await this.call(action, { InstanceIds: instanceIds.join(","), ...extra });
+    return {
+      RequestId: body.RequestId,
+      InstanceResponses: listOf(body.InstanceResponses, "InstanceResponse").map((r: any) => ({
+        InstanceId: String(r.InstanceId),
+        Code: String(r.Code),
+        Message: String(r.Message ?? ""),
+      })),
+    };
+  }
+
+  async stopInstance(instanceId: string, forceStop = false): Promise<{ RequestId: string }> {
+    return (await this.call("StopInstance", { InstanceId: instanceId, ForceStop: forceStop ? "true" : "false" })) as { RequestId: string };
+  }
+
+  async startInstance(instanceId: string): Promise<{ RequestId: string }> {
+    return (await this.call("StartInstance", { InstanceId: instanceId })) as { RequestId: string };
+  }
+
+  /** Tags on instances (ResourceId.N, Tag.N.Key / Tag.N.Value). */
+  async tagResources(instanceIds: string[], tags: T.Tag[]): Promise<void> {
+    await this.call("TagResources", { ResourceType: "instance", ResourceId: instanceIds, Tag: tags });
+  }
+
+  async untagResources(instanceIds: string[], tagKeys: string[]): Promise<void> {
+    await this.call("UntagResources", { ResourceType: "instance", ResourceId: instanceIds, TagKey: tagKeys });
+  }
+
+  /** Every tagged instance matching `tag` (all pages). */
+  async listTagResources(req: { instanceIds?: string[]; tag?: T.Tag }): Promise<T.TagResource[]> {
+    const out: T.TagResource[] = [];
+    let nextToken: string | undefined;
+    do {
+      const body = await this.call("ListTagResources", {
+        ResourceType: "instance",
+        ResourceId: req.instanceIds,
+        Tag: req.tag ? [req.tag] : undefined,
+        NextToken: nextToken,
+      });
+      out.push(...listOf(body.TagResources, "TagResource"));
+      nextToken = body.NextToken || undefined;
+    } while (nextToken);
+    return out;
+  }
+}
+
+function params(action: string): $OpenApi.Params {
+  return new $OpenApi.Params({
+    action,
+    version: ENS_API_VERSION,
+    protocol: "HTTPS",
+    pathname: "/",
+    method: "POST",
+    authType: "AK",
+    style: "RPC",
+    reqBodyType: "formData",
+    bodyType: "json",
+  });
+}
+
+function keyQuery(key: T.KeyPairRef): Record<string, string> {
+  return key.keyPairId ? { KeyPairId: key.keyPairId } : { KeyPairName: key.keyPairName as string };
+}
+
+/** ENS lists come either as a plain array or wrapped as `{Item: [...]}`; accept both. */
+function listOf(value: any, wrapper: string): any[] {
+  if (Array.isArray(value)) return value;
+  if (value && Array.isArray(value[wrapper])) return value[wrapper];
+  return [];
+}
