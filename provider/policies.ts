@@ -51,7 +51,7 @@ export interface BudgetOptions {
   perSecond?: number;
 }
 
-export const DEFAULT_BUDGET: BudgetOptions = { maxConcurrent: 16, perSecond: 80 };
+export const DEFAULT_BUDGET: BudgetOptions = { maxConcurrent: 16, perSecond: 50 };
 
 export type CallBudget = Bottleneck;
 

@@ -1,0 +1,203 @@
+import { randomBytes } from "node:crypto";
+import { EnsClient, KeyPair, KeyPairRef } from "./ens";
+import { executePlan, ExecutionResult } from "./execute";
+import { LiveInstance, Plan, planBinding } from "./plan";
+import { ConfigSource, getClient, readSettings, useStackConfig } from "./settings";
+import { AttachmentInputs, checkInputs, isUnknown } from "./validate";
+
+/**
+ * The KeyPairAttachment resource provider: check, diff, create, read, update, delete (the methods
+ * `pulumi.dynamic.ResourceProvider` has). Loaded by package name at run time by the tiny serialized shim.
+ */
+
+export interface AttachmentOutputs extends AttachmentInputs {
+  keyPairId: string;
+  keyPairName: string;
+  /** What ENS really has bound now (after partial failures or drift this differs from instanceIds). */
+  attachedInstanceIds: string[];
+}
+
+type Props = Record<string, any>;
+const PROVIDER_KEY = "__provider";
+
+/** Lines a user can follow while long operations run; the plugin's output is shown as diagnostics. */
+let log = (line: string) => console.log(`[ens:KeyPairAttachment] ${line}`);
+let warn = (line: string) => console.error(`warning: [ens:KeyPairAttachment] ${line}`);
+export function setLogger(l: { info: (s: string) => void; warn: (s: string) => void }): void {
+  log = l.info;
+  warn = l.warn;
+}
+
+export async function configure(req: { config: ConfigSource }): Promise<void> {
+  useStackConfig(req.config);
+}
+
+export async function check(_olds: Props, news: Props) {
+  const { inputs, failures, warnings } = checkInputs(news);
+  for (const w of warnings) warn(w);
+  return { inputs, failures };
+}
+
+export async function diff(_id: string, olds: Props, news: Props) {
+  const replaces: string[] = [];
+  if (news.keyPairId !== undefined && (isUnknown(news.keyPairId) || news.keyPairId !== olds.keyPairId)) replaces.push("keyPairId");
+  if (news.keyPairName !== undefined && (isUnknown(news.keyPairName) || news.keyPairName !== olds.keyPairName)) replaces.push("keyPairName");
+  const setDiffers = (a: unknown, b: unknown) => !Array.isArray(a) || !Array.isArray(b) || a.some(isUnknown) || !sameSet(a, b);
+  const changes =
+    replaces.length > 0 ||
+    setDiffers(news.instanceIds, olds.instanceIds) ||
+    // Partial failures or drift: state says fewer (or more) are bound than wanted, so an update converges.
+    setDiffers(news.instanceIds, olds.attachedInstanceIds) ||
+    ["stopInstances", "maxStoppedInstances", "forceStop", "stopTimeoutSeconds"].some((k) => news[k] !== olds[k]);
+  return { changes, replaces, deleteBeforeReplace: false };
+}
+
+export async function create(inputs: Props) {
+  const { client, key } = await prepare(inputs);
+  const id = `${key.KeyPairId}:att-${randomBytes(4).toString("hex")}`;
+  const attached = await converge(client, key, inputs as AttachmentInputs, [], id, inputs[PROVIDER_KEY]);
+  return { id, outs: outputs(inputs as AttachmentInputs, key, attached) };
+}
+
+export async function update(id: string, olds: Props, news: Props) {
+  const { client, key } = await prepare(news);
+  const attached = await converge(client, key, news as AttachmentInputs, olds.attachedInstanceIds ?? [], id, news[PROVIDER_KEY]);
+  return { outs: outputs(news as AttachmentInputs, key, attached) };
+}
+
+export async function deleteResource(_id: string, props: Props): Promise<void> {
+  const client = getClient(readSettings());
+  const key = await client.findKeyPair({ keyPairId: props.keyPairId });
+  if (!key) {
+    log(`key pair ${props.keyPairId} no longer exists in ENS: nothing is bound to it`);
+    return;
+  }
+  const touched = union(props.attachedInstanceIds ?? [], props.instanceIds ?? []);
+  const plan = await observeAndPlan(client, key, { ...(props as AttachmentInputs), instanceIds: [] }, touched);
+  const result = await run(client, key, plan, props as AttachmentInputs);
+  if (result.failures.length || result.leftStopped.length) {
+    throw new Error(`could not detach key pair ${key.KeyPairName} from ${result.failures.length + result.leftStopped.length} instance(s); the resource stays in the stack, run pulumi destroy again:\n${reasons(result).join("\n")}`);
+  }
+}
+
+export async function read(id: string, props: Props) {
+  const client = getClient(readSettings());
+  const imported = parseImportId(id);
+  const keyPairId = imported?.keyPairId ?? props.keyPairId ?? id.split(":")[0];
+  const key = await client.findKeyPair({ keyPairId });
+  if (!key) return { id: "", props: {} }; // The key pair is gone, and every binding with it.
+  const wanted: string[] = imported?.instanceIds ?? props.instanceIds ?? [];
+  const live = await client.describeInstancesById(union(wanted, props.attachedInstanceIds ?? []));
+  const attachedInstanceIds = [...live.values()].filter((i) => i.KeyPairName === key.KeyPairName).map((i) => i.InstanceId).sort();
+  const inputs: AttachmentInputs = {
+    ...(imported ? {} : pickInputs(props)),
+    keyPairId: key.KeyPairId,
+    instanceIds: imported ? wanted : props.instanceIds,
+    stopInstances: props.stopInstances ?? false,
+    maxStoppedInstances: props.maxStoppedInstances ?? 30,
+    forceStop: props.forceStop ?? false,
+    stopTimeoutSeconds: props.stopTimeoutSeconds ?? 300,
+  };
+  if (!imported && props.keyPairName !== undefined && props.keyPairId === undefined) inputs.keyPairName = props.keyPairName;
+  return { id: imported ? `${key.KeyPairId}:att-${randomBytes(4).toString("hex")}` : id, props: { ...outputs(inputs, key, attachedInstanceIds) }, inputs: stripUndefined(inputs) };
+}
+
+/** Import IDs name the key pair and the instances: `<keyPairId>:<instanceId>[,<instanceId>...]`. */
+export function parseImportId(id: string): { keyPairId: string; instanceIds: string[] } | undefined {
+  const m = /^(ssh-[A-Za-z0-9]+):(i-.+)$/.exec(id);
+  return m ? { keyPairId: m[1], instanceIds: m[2].split(",").filter(Boolean) } : undefined;
+}
+
+async function prepare(inputs: Props): Promise<{ client: EnsClient; key: KeyPair }> {
+  const client = getClient(readSettings());
+  const ref: KeyPairRef = inputs.keyPairId ? { keyPairId: inputs.keyPairId } : { keyPairName: inputs.keyPairName };
+  const key = await client.findKeyPair(ref);
+  if (!key) {
+    const field = ref.keyPairId ? "keyPairId" : "keyPairName";
+    throw new Error(`${field}: ENS has no key pair ${JSON.stringify(ref.keyPairId ?? ref.keyPairName)} (DescribeKeyPairs found none at ${client.endpoint}); create or import it first, or fix ${field}. Nothing was changed.`);
+  }
+  return { client, key };
+}
+
+/** Plans against live facts, refuses bad plans before any change, executes, and returns the set now bound. */
+async function converge(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[], id: string, provider: unknown): Promise<string[]> {
+  const plan = await observeAndPlan(client, key, inputs, attachedBefore);
+  const result = await run(client, key, plan, inputs);
+  const stillAttached = new Set([...attachedBefore, ...plan.alreadyAttached]);
+  for (const gone of plan.alreadyDetached) stillAttached.delete(gone);
+  const detaching = new Set(plan.waves.flatMap((w) => w.batches.filter((b) => b.action === "DetachKeyPair").flatMap((b) => b.instanceIds)));
+  for (const ok of result.succeeded) (detaching.has(ok) ? stillAttached.delete(ok) : stillAttached.add(ok));
+  const attached = [...stillAttached].sort();
+  if (result.failures.length || result.leftStopped.length) {
+    const props = { ...outputs(inputs, key, attached), [PROVIDER_KEY]: provider };
+    const lines = reasons(result);
+    // The partial-state error the Node dynamic provider host understands: state records `properties`.
+    throw Object.assign(new Error(`${lines.length} instance operation(s) failed:\n${lines.join("\n")}`), { id, properties: props, reasons: lines });
+  }
+  return attached;
+}
+
+async function observeAndPlan(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[]): Promise<Plan> {
+  const ids = union(inputs.instanceIds, attachedBefore);
+  const described = await client.describeInstancesById(ids);
+  const live = new Map<string, LiveInstance>([...described].map(([id, i]) => [id, { status: i.Status, keyPairName: i.KeyPairName || undefined }]));
+  const plan = planBinding({
+    desired: inputs.instanceIds,
+    attached: attachedBefore,
+    live,
+    keyPairName: key.KeyPairName,
+    stopInstances: inputs.stopInstances,
+    maxStoppedInstances: inputs.maxStoppedInstances,
+  });
+  const problems: string[] = [];
+  if (plan.missing.length) problems.push(`instanceIds: ENS has no instance ${list(plan.missing)}; remove it from instanceIds or check the region and account`);
+  if (plan.blockedRunning.length) problems.push(`${plan.blockedRunning.length} instance(s) are Running and ENS binds key pairs only to stopped instances: ${list(plan.blockedRunning)}. Stop them, or set stopInstances: true to let the provider stop them (at most maxStoppedInstances at once) and start them again`);
+  if (plan.unready.length) problems.push(`instance(s) neither Running nor Stopped: ${plan.unready.map((u) => `${u.instanceId} (${u.status})`).join(", ")}; wait until they settle and run again`);
+  if (problems.length) throw new Error(`${problems.join("\n")}\nNothing was changed.`);
+  for (const r of plan.replacesKey) warn(`${r.instanceId} carries key pair ${r.keyPairName}; attaching ${key.KeyPairName} replaces it (an ENS instance holds one key pair)`);
+  if (plan.alreadyAttached.length) log(`${plan.alreadyAttached.length} instance(s) already carry ${key.KeyPairName}: adopted without a call`);
+  return plan;
+}
+
+function run(client: EnsClient, key: KeyPair, plan: Plan, inputs: AttachmentInputs): Promise<ExecutionResult> {
+  return executePlan(client, { keyPairId: key.KeyPairId }, plan, {
+    forceStop: inputs.forceStop ?? false,
+    stopTimeoutMs: (inputs.stopTimeoutSeconds ?? 300) * 1000,
+    pollIntervalMs: readSettings().pollIntervalMs,
+    log,
+  });
+}
+
+function reasons(result: ExecutionResult): string[] {
+  return [
+    ...result.failures.map((f) => `${f.instanceId}: ${f.action} failed: ${f.code}: ${f.message}`),
+    ...result.leftStopped.map((f) => `${f.instanceId}: stopped by this operation but not Running again (${f.code}: ${f.message}); start it with StartInstances or the ENS console`),
+  ];
+}
+
+function outputs(inputs: AttachmentInputs, key: KeyPair, attachedInstanceIds: string[]): AttachmentOutputs {
+  return stripUndefined({ ...pickInputs(inputs), keyPairId: key.KeyPairId, keyPairName: key.KeyPairName, attachedInstanceIds }) as AttachmentOutputs;
+}
+
+function pickInputs(p: Props): AttachmentInputs {
+  const { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds } = p;
+  return { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds };
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function union(a: readonly string[], b: readonly string[]): string[] {
+  return [...new Set([...a, ...b])];
+}
+
+function sameSet(a: unknown[], b: unknown[]): boolean {
+  const sa = new Set(a);
+  const sb = new Set(b);
+  return sa.size === sb.size && [...sa].every((x) => sb.has(x));
+}
+
+function list(ids: string[]): string {
+  return ids.length <= 20 ? ids.join(", ") : `${ids.slice(0, 20).join(", ")} and ${ids.length - 20} more`;
+}

@@ -1,0 +1,93 @@
+/** `check`: validate and normalize inputs before anything changes. Pure; every failure names the field and the fix. */
+
+export const INSTANCE_ID = /^i-[A-Za-z0-9]{2,64}$/;
+export const KEY_PAIR_ID = /^ssh-[A-Za-z0-9]{1,64}$/;
+export const KEY_PAIR_NAME = /^[A-Za-z][A-Za-z0-9:_-]{1,127}$/;
+export const MAX_INSTANCES = 10000;
+export const DEFAULTS = { stopInstances: false, maxStoppedInstances: 30, forceStop: false, stopTimeoutSeconds: 300 };
+
+/** Inputs after check: defaults applied, instance IDs unique. */
+export interface AttachmentInputs {
+  keyPairId?: string;
+  keyPairName?: string;
+  instanceIds: string[];
+  stopInstances: boolean;
+  maxStoppedInstances: number;
+  forceStop: boolean;
+  stopTimeoutSeconds: number;
+}
+
+export interface CheckFailure {
+  property: string;
+  reason: string;
+}
+
+/** The engine's marker for a value not known yet (preview). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export const isUnknown = (v: unknown): boolean => v === UNKNOWN;
+
+export function checkInputs(news: Record<string, any>): { inputs: Record<string, any>; failures: CheckFailure[]; warnings: string[] } {
+  const failures: CheckFailure[] = [];
+  const warnings: string[] = [];
+  const fail = (property: string, reason: string) => failures.push({ property, reason });
+  const out: Record<string, any> = { ...news };
+
+  const hasId = news.keyPairId !== undefined && news.keyPairId !== null && news.keyPairId !== "";
+  const hasName = news.keyPairName !== undefined && news.keyPairName !== null && news.keyPairName !== "";
+  if (hasId && hasName) fail("keyPairId", "give either keyPairId or keyPairName, not both: keep keyPairId (keyPairName is deprecated by ENS)");
+  else if (!hasId && !hasName) fail("keyPairId", "a key pair is required: set keyPairId (for example \"ssh-...\" from DescribeKeyPairs) or the deprecated keyPairName");
+  if (hasId && !isUnknown(news.keyPairId)) {
+    if (typeof news.keyPairId !== "string" || !KEY_PAIR_ID.test(news.keyPairId)) fail("keyPairId", `keyPairId must look like "ssh-xxxx" (got ${show(news.keyPairId)}); copy it from the ENS console or DescribeKeyPairs`);
+  }
+  if (hasName && !isUnknown(news.keyPairName)) {
+    if (typeof news.keyPairName !== "string" || !KEY_PAIR_NAME.test(news.keyPairName)) fail("keyPairName", `keyPairName must be 2-128 characters, start with a letter and hold only letters, digits, ":", "_" and "-" (got ${show(news.keyPairName)})`);
+    else warnings.push(`keyPairName is deprecated by ENS; use keyPairId ("${news.keyPairName}" is resolved to its ID and both are in the outputs)`);
+  }
+  if (!hasId) delete out.keyPairId;
+  if (!hasName) delete out.keyPairName;
+
+  const ids = news.instanceIds;
+  if (isUnknown(ids)) {
+    // Known at apply time; check runs again then.
+  } else if (!Array.isArray(ids)) {
+    fail("instanceIds", `instanceIds must be a list of ENS instance IDs such as ["i-5pk7..."], got ${show(ids)}`);
+  } else if (ids.length === 0) {
+    fail("instanceIds", "instanceIds is empty: list at least one instance, or delete the KeyPairAttachment to unbind the key pair everywhere");
+  } else {
+    const bad = ids.filter((id) => !isUnknown(id) && (typeof id !== "string" || !INSTANCE_ID.test(id)));
+    if (bad.length) fail("instanceIds", `instanceIds holds ${bad.length} value(s) that are not ENS instance IDs ("i-" followed by letters and digits): ${bad.slice(0, 5).map(show).join(", ")}${bad.length > 5 ? ", ..." : ""}`);
+    const unique = [...new Set(ids)];
+    if (unique.length !== ids.length) {
+      const dupes = [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+      warnings.push(`instanceIds lists ${ids.length - unique.length} duplicate(s), ignored: ${dupes.slice(0, 5).join(", ")}${dupes.length > 5 ? ", ..." : ""}`);
+    }
+    if (unique.length > MAX_INSTANCES) fail("instanceIds", `instanceIds lists ${unique.length} instances; one KeyPairAttachment takes at most ${MAX_INSTANCES}: split it into several resources`);
+    out.instanceIds = unique;
+  }
+
+  checkBool(news, out, "stopInstances", fail);
+  checkBool(news, out, "forceStop", fail);
+  checkInt(news, out, "maxStoppedInstances", 1, MAX_INSTANCES, "how many instances may be stopped at once", fail);
+  checkInt(news, out, "stopTimeoutSeconds", 1, 3600, "seconds to wait for Stopped or Running", fail);
+  return { inputs: out, failures, warnings };
+}
+
+type Fail = (property: string, reason: string) => void;
+
+function checkBool(news: Record<string, any>, out: Record<string, any>, key: "stopInstances" | "forceStop", fail: Fail) {
+  const v = news[key];
+  if (v === undefined || v === null) out[key] = DEFAULTS[key];
+  else if (typeof v !== "boolean" && !isUnknown(v)) fail(key, `${key} must be true or false, got ${show(v)}`);
+}
+
+function checkInt(news: Record<string, any>, out: Record<string, any>, key: "maxStoppedInstances" | "stopTimeoutSeconds", min: number, max: number, what: string, fail: Fail) {
+  const v = news[key];
+  if (v === undefined || v === null) out[key] = DEFAULTS[key];
+  else if (isUnknown(v)) return;
+  else if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) fail(key, `${key} (${what}) must be a whole number from ${min} to ${max}, got ${show(v)}`);
+}
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}

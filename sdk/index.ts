@@ -1,0 +1,55 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** Inputs of {@link KeyPairAttachment}. */
+export interface KeyPairAttachmentArgs {
+  /** ID of the ENS key pair (`ssh-...`), as DescribeKeyPairs returns it. Give this or `keyPairName`, not both. Changing it replaces the resource. */
+  keyPairId?: pulumi.Input<string>;
+  /** Name of the ENS key pair. Deprecated by ENS in favour of `keyPairId`; resolved to the ID at apply time. Changing it replaces the resource. */
+  keyPairName?: pulumi.Input<string>;
+  /** ENS instance IDs (`i-...`) that must carry the key pair; any number up to 10,000. Order does not matter; duplicates are dropped with a warning. Changes are made in place. */
+  instanceIds: pulumi.Input<pulumi.Input<string>[]>;
+  /** Let the provider stop Running instances first (ENS binds key pairs only to stopped instances) and start them again afterwards. Default false: running instances make the operation fail before any change. */
+  stopInstances?: pulumi.Input<boolean>;
+  /** With `stopInstances`, how many instances may be stopped by the provider at the same time. Default 30. */
+  maxStoppedInstances?: pulumi.Input<number>;
+  /** With `stopInstances`, force the stop (like pulling the power). Default false. */
+  forceStop?: pulumi.Input<boolean>;
+  /** How long to wait for an instance to reach Stopped or Running, in seconds (1-3600). Default 300. */
+  stopTimeoutSeconds?: pulumi.Input<number>;
+}
+
+/**
+ * Binds one ENS SSH key pair to a set of ENS instances: AttachKeyPair on create, DetachKeyPair on delete, and on
+ * update a detach of removed instances and an attach of added ones, in batches of at most 30.
+ *
+ * Resource ID: `<keyPairId>:att-<8 hex>`. Import ID: `<keyPairId>:<instanceId>[,<instanceId>...]`.
+ */
+export class KeyPairAttachment extends pulumi.dynamic.Resource {
+  /** ID of the key pair, resolved from `keyPairName` when that was given. */
+  public readonly keyPairId!: pulumi.Output<string>;
+  /** Name of the key pair, resolved from `keyPairId` when that was given. */
+  public readonly keyPairName!: pulumi.Output<string>;
+  /** The instances asked for (deduplicated). */
+  public readonly instanceIds!: pulumi.Output<string[]>;
+  /** The instances that really carry the key pair now: after a partial failure or drift it differs from `instanceIds`. */
+  public readonly attachedInstanceIds!: pulumi.Output<string[]>;
+  public readonly stopInstances!: pulumi.Output<boolean>;
+  public readonly maxStoppedInstances!: pulumi.Output<number>;
+  public readonly forceStop!: pulumi.Output<boolean>;
+  public readonly stopTimeoutSeconds!: pulumi.Output<number>;
+
+  constructor(name: string, args: KeyPairAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
+    if (args.keyPairName !== undefined && args.keyPairId === undefined) {
+      pulumi.log.warn(`${name}: keyPairName is deprecated by ENS; prefer keyPairId`);
+    }
+    super(
+      // Required here, not imported at the top, so the object serialized is exactly that module's exports.
+      require("../provider/dynamic"),
+      name,
+      { ...args, keyPairId: args.keyPairId, keyPairName: args.keyPairName, attachedInstanceIds: undefined },
+      opts,
+      "ens",
+      "KeyPairAttachment",
+    );
+  }
+}
