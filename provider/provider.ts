@@ -80,7 +80,7 @@ export async function deleteResource(_id: string, props: Props): Promise<void> {
   }
 }
 
-export async function read(id: string, props: Props) {
+export async function read(id: string, props: Props): Promise<{ id: string; props: Props; inputs?: Props }> {
   const client = getClient(readSettings());
   const imported = parseImportId(id);
   const keyPairId = imported?.keyPairId ?? props.keyPairId ?? id.split(":")[0];

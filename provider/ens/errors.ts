@@ -51,6 +51,8 @@ export function toEnsError(err: unknown, action: string): EnsError {
 
 function netCodeFromMessage(message: string): string | undefined {
   if (/socket hang up/i.test(message)) return "ECONNRESET";
+  const timeout = /^(\w*Timeout)\b/.exec(message);
+  if (timeout) return timeout[1];
   if (/timeout/i.test(message)) return "ReadTimeout";
   return undefined;
 }

@@ -1,0 +1,21 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+export const ROOT = path.resolve(__dirname, "../..");
+const PULUMI_VERSION = require(path.join(ROOT, "package.json")).devDependencies["@pulumi/pulumi"];
+
+/**
+ * The package as users get it: `npm pack` of the built repository, then `npm install <tarball> @pulumi/pulumi`
+ * into a fresh program folder outside the repository (from npm's cache when it can).
+ */
+export function installPackedPackage(): { appDir: string; tarball: string } {
+  if (!fs.existsSync(path.join(ROOT, "dist/provider/dynamic.js"))) throw new Error("dist/ is missing: run npm run build first (npm test does)");
+  const appDir = fs.mkdtempSync(path.join(os.tmpdir(), "ens-kp-app-"));
+  const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", appDir], { cwd: ROOT, encoding: "utf8" });
+  const tarball = path.join(appDir, JSON.parse(out)[0].filename);
+  fs.writeFileSync(path.join(appDir, "package.json"), JSON.stringify({ name: "ens-kp-test-app", private: true }));
+  execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", tarball, `@pulumi/pulumi@${PULUMI_VERSION}`], { cwd: appDir, stdio: "pipe" });
+  return { appDir, tarball };
+}

@@ -1,0 +1,170 @@
+import { checked, instanceIds, keyOf, providerOnEmulator, ProviderEnv } from "../helpers/provider-env";
+
+let env: ProviderEnv;
+let key: { keyPairId: string; keyPairName: string };
+
+beforeAll(async () => {
+  env = await providerOnEmulator({ instances: 400, seed: { keyPairs: [{ keyPairName: "ops-key" }] } });
+  key = keyOf(env.emu, "ops-key");
+});
+afterAll(() => env.close());
+beforeEach(() => {
+  env.clearJournal();
+  env.logs.length = 0;
+});
+
+const statusOf = (ids: string[]) => env.emu.state().instances.filter((i) => ids.includes(i.instanceId)).map((i) => i.status);
+
+describe("per-instance failures", () => {
+  it("create records the partial result with __provider and one reason per failed instance; the next update retries only those", async () => {
+    const ids = instanceIds(1, 95);
+    const failing = [ids[3], ids[64]];
+    env.emu.setFaults({ instanceFailures: { [failing[0]]: { code: "NoPermission", message: "Permission denied." }, [failing[1]]: { code: "InternalError.Busy", message: "Try later." } } });
+    const inputs = await checked(env, { keyPairId: key.keyPairId, instanceIds: ids });
+
+    const err = await env.provider.create(inputs).then(() => undefined, (e) => e);
+    expect(err).toBeDefined();
+    expect(err.id).toMatch(/^ssh-.*:att-/);
+    expect(err.reasons).toEqual([
+      `${failing[0]}: AttachKeyPair failed: NoPermission: Permission denied.`,
+      `${failing[1]}: AttachKeyPair failed: InternalError.Busy: Try later.`,
+    ]);
+    expect(err.message).toContain("2 instance operation(s) failed");
+    expect(err.properties.__provider).toBe("PROVIDER-TEXT");
+    expect(err.properties.attachedInstanceIds).toEqual(ids.filter((i) => !failing.includes(i)).sort());
+    expect(err.properties.instanceIds).toEqual(ids);
+    expect(env.calls("AttachKeyPair")).toHaveLength(4);
+
+    env.emu.setFaults({});
+    env.clearJournal();
+    expect((await env.provider.diff(err.id, err.properties, inputs)).changes).toBe(true);
+    const { outs } = await env.provider.update(err.id, err.properties, inputs);
+    expect(env.calls("AttachKeyPair").map((c) => JSON.parse(c.params.InstanceIds).sort())).toEqual([[...failing].sort()]);
+    expect(outs.attachedInstanceIds).toEqual([...ids].sort());
+    await env.provider.delete(err.id, outs);
+  });
+
+  it("delete that fails for some instances throws listing each one and leaves them attached", async () => {
+    const ids = instanceIds(101, 10);
+    const { id, outs } = await env.provider.create(await checked(env, { keyPairId: key.keyPairId, instanceIds: ids }));
+    env.emu.setFaults({ instanceFailures: { [ids[7]]: { code: "NoPermission", message: "Permission denied." } } });
+    const err = await env.provider.delete(id, outs).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toContain(`${ids[7]}: DetachKeyPair failed: NoPermission: Permission denied.`);
+    expect(err?.message).toContain("run pulumi destroy again");
+    env.emu.setFaults({});
+    await env.provider.delete(id, outs);
+    expect(env.emu.state().instances.filter((i) => i.keyPairName === "ops-key")).toEqual([]);
+  });
+
+  it("survives throttling, server errors and dropped connections by retrying", async () => {
+    const ids = instanceIds(121, 60);
+    env.emu.setFaults({ throttleRate: 0.3, errorRate: 0.1, dropRate: 0.05 });
+    const { id, outs } = await env.provider.create(await checked(env, { keyPairId: key.keyPairId, instanceIds: ids }));
+    expect(outs.attachedInstanceIds).toHaveLength(60);
+    const failedCalls = env.emu.journal().filter((j) => j.httpStatus !== 200);
+    env.emu.setFaults({});
+    await env.provider.delete(id, outs);
+    // With 30% + 10% + 5% fault rates over a dozen calls, some must have failed and been retried.
+    expect(failedCalls.length).toBeGreaterThan(0);
+  });
+});
+
+describe("refusals before any change", () => {
+  it("running instances without stopInstances: one error listing them and naming stopInstances, no AttachKeyPair", async () => {
+    const ids = instanceIds(201, 3);
+    env.emu.world.setInstanceStatus(ids[1], "Running");
+    const err = await env.provider.create(await checked(env, { keyPairId: key.keyPairId, instanceIds: ids })).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toContain(`1 instance(s) are Running`);
+    expect(err?.message).toContain(ids[1]);
+    expect(err?.message).toContain("stopInstances: true");
+    expect(err?.message).toContain("Nothing was changed.");
+    expect((err as any).id).toBeUndefined();
+    expect(env.calls("AttachKeyPair")).toHaveLength(0);
+    env.emu.world.setInstanceStatus(ids[1], "Stopped");
+  });
+
+  it("unknown instances and unknown key pairs name the field", async () => {
+    const unknownInstance = await env.provider.create(await checked(env, { keyPairId: key.keyPairId, instanceIds: ["i-doesnotexist1"] })).then(() => undefined, (e: Error) => e);
+    expect(unknownInstance?.message).toMatch(/^instanceIds: ENS has no instance i-doesnotexist1/);
+    const unknownKey = await env.provider.create(await checked(env, { keyPairId: "ssh-nosuchkey", instanceIds: instanceIds(1, 1) })).then(() => undefined, (e: Error) => e);
+    expect(unknownKey?.message).toMatch(/^keyPairId: ENS has no key pair "ssh-nosuchkey"/);
+    expect(env.calls("AttachKeyPair")).toHaveLength(0);
+  });
+});
+
+describe("stop first", () => {
+  const running = instanceIds(301, 95);
+  beforeEach(() => {
+    for (const id of running) env.emu.world.setInstanceStatus(id, "Running");
+  });
+
+  it("never stops more than maxStoppedInstances at once and starts every stopped instance again", async () => {
+    const inputs = await checked(env, { keyPairId: key.keyPairId, instanceIds: running, stopInstances: true, maxStoppedInstances: 30 });
+    const { id, outs } = await env.provider.create(inputs);
+    expect(outs.attachedInstanceIds).toHaveLength(95);
+    expect(env.emu.stats().peakStopped).toBeGreaterThan(0);
+    expect(env.emu.stats().peakStopped).toBeLessThanOrEqual(30);
+    expect(statusOf(running).every((s) => s === "Running")).toBe(true);
+    expect(env.calls("AttachKeyPair")).toHaveLength(4);
+    // Polling asks for 100 IDs per DescribeInstances, never one call per instance.
+    expect(env.calls("DescribeInstances").every((c) => JSON.parse(c.params.InstanceIds).length <= 100)).toBe(true);
+    expect(env.calls("StopInstance")).toHaveLength(0);
+
+    env.clearJournal();
+    await env.provider.delete(id, { ...outs, maxStoppedInstances: 50 });
+    expect(env.emu.stats().peakStopped).toBeLessThanOrEqual(50);
+    expect(statusOf(running).every((s) => s === "Running")).toBe(true);
+  });
+
+  it("starts the stopped instances again even when the key pair call fails", async () => {
+    env.emu.setFaults({ instanceFailures: { [running[5]]: { code: "NoPermission", message: "Permission denied." } } });
+    const inputs = await checked(env, { keyPairId: key.keyPairId, instanceIds: running.slice(0, 20), stopInstances: true, maxStoppedInstances: 10 });
+    const err = await env.provider.create(inputs).then(() => undefined, (e) => e);
+    expect(err.reasons).toEqual([`${running[5]}: AttachKeyPair failed: NoPermission: Permission denied.`]);
+    expect(env.emu.stats().peakStopped).toBeLessThanOrEqual(10);
+    expect(statusOf(running.slice(0, 20)).every((s) => s === "Running")).toBe(true);
+    env.emu.setFaults({});
+    await env.provider.delete(err.id, { ...err.properties, stopInstances: true });
+  });
+
+  it("starts the stopped instances again even when ENS rejects the whole call", async () => {
+    env.emu.setFaults({ throttleRate: 1 });
+    const inputs = await checked(env, { keyPairId: key.keyPairId, instanceIds: running.slice(0, 5), stopInstances: true });
+    // Throttled everywhere: the stop itself fails after bounded retries; nothing may stay stopped.
+    await expect(env.provider.create(inputs)).rejects.toBeDefined();
+    env.emu.setFaults({});
+    expect(statusOf(running.slice(0, 5)).every((s) => s === "Running")).toBe(true);
+  }, 120000);
+});
+
+describe("check", () => {
+  const table: [string, Record<string, unknown>, string, RegExp][] = [
+    ["no key reference", { instanceIds: ["i-a1"] }, "keyPairId", /a key pair is required/],
+    ["both key references", { keyPairId: "ssh-a", keyPairName: "kp", instanceIds: ["i-a1"] }, "keyPairId", /not both/],
+    ["malformed key id", { keyPairId: "key-1", instanceIds: ["i-a1"] }, "keyPairId", /must look like "ssh-xxxx"/],
+    ["malformed key name", { keyPairName: "1kp", instanceIds: ["i-a1"] }, "keyPairName", /start with a letter/],
+    ["empty list", { keyPairId: "ssh-a", instanceIds: [] }, "instanceIds", /is empty/],
+    ["not a list", { keyPairId: "ssh-a", instanceIds: "i-a1" }, "instanceIds", /must be a list/],
+    ["malformed IDs", { keyPairId: "ssh-a", instanceIds: ["i-a1", "web-1", ""] }, "instanceIds", /2 value\(s\) that are not ENS instance IDs/],
+    ["wrong element type", { keyPairId: "ssh-a", instanceIds: [42] }, "instanceIds", /not ENS instance IDs/],
+    ["huge list", { keyPairId: "ssh-a", instanceIds: Array.from({ length: 10001 }, (_, i) => `i-h${i}`) }, "instanceIds", /at most 10000/],
+    ["stopInstances not boolean", { keyPairId: "ssh-a", instanceIds: ["i-a1"], stopInstances: "yes" }, "stopInstances", /true or false/],
+    ["zero bound", { keyPairId: "ssh-a", instanceIds: ["i-a1"], maxStoppedInstances: 0 }, "maxStoppedInstances", /whole number from 1/],
+    ["negative bound", { keyPairId: "ssh-a", instanceIds: ["i-a1"], maxStoppedInstances: -5 }, "maxStoppedInstances", /whole number from 1/],
+    ["fractional bound", { keyPairId: "ssh-a", instanceIds: ["i-a1"], maxStoppedInstances: 2.5 }, "maxStoppedInstances", /whole number/],
+    ["timeout too long", { keyPairId: "ssh-a", instanceIds: ["i-a1"], stopTimeoutSeconds: 99999 }, "stopTimeoutSeconds", /1 to 3600/],
+  ];
+  it.each(table)("%s fails on %s with a message naming the fix", async (_label, news, property, reason) => {
+    const { failures } = await env.provider.check({}, news);
+    expect(failures).toContainEqual({ property, reason: expect.stringMatching(reason) });
+  });
+
+  it("removes duplicates with a warning, applies defaults, and accepts unknown values in preview", async () => {
+    const { inputs, failures } = await env.provider.check({}, { keyPairId: "ssh-a", instanceIds: ["i-a1", "i-a1", "i-b2"] });
+    expect(failures).toEqual([]);
+    expect(inputs).toMatchObject({ instanceIds: ["i-a1", "i-b2"], stopInstances: false, maxStoppedInstances: 30, forceStop: false, stopTimeoutSeconds: 300 });
+    expect(env.logs).toContainEqual(expect.stringContaining("1 duplicate(s), ignored: i-a1"));
+    const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    expect((await env.provider.check({}, { keyPairId: unknown, instanceIds: unknown })).failures).toEqual([]);
+  });
+});
