@@ -1,5 +1,5 @@
 import { EnsClient, EnsError, KeyPairRef } from "./ens";
-import { changePower, InstanceFailure, waitForStatus } from "./instances";
+import { changePower, clearStopMarks, InstanceFailure, markStopping, waitForStatus } from "./instances";
 import { Batch, BindingAction, Plan } from "./plan";
 
 /** Carries a plan out wave by wave and reports, per instance, what really happened. */
@@ -36,6 +36,7 @@ export async function executePlan(client: EnsClient, key: KeyPairRef, plan: Plan
     try {
       if (wave.stop.length) {
         opts.log(`wave ${i + 1}/${plan.waves.length}: stopping ${wave.stop.length} instance(s)`);
+        await markStopping(client, wave.stop, key.keyPairId as string);
         const refused = await changePower(client, wave.stop, "stop", opts.forceStop);
         const refusedIds = new Set(refused.map((f) => f.instanceId));
         stoppedByUs = wave.stop.filter((id) => !refusedIds.has(id));
@@ -100,6 +101,8 @@ async function restart(client: EnsClient, ids: string[], opts: ExecuteOptions, r
       await changePower(client, again, "start");
     }
     problems = await waitForStatus(client, ids, "Running", waitOpts(opts));
+    const stuck = new Set(problems.map((p) => p.instanceId));
+    await clearStopMarks(client, ids.filter((id) => !stuck.has(id)));
   } catch (e) {
     const err = e as EnsError;
     problems = ids.map((id) => ({ instanceId: id, code: err.code ?? "ClientError", message: err.message }));

@@ -53,3 +53,36 @@ export async function waitForStatus(client: EnsClient, ids: string[], status: "S
   for (const [id, s] of lastSeen) if (s === "NotFound") failures.push({ instanceId: id, code: "InvalidInstanceId.NotFound", message: "the instance no longer exists" });
   return failures;
 }
+
+/**
+ * Crash marks. Before stopping instances the provider tags them; it untags them once they run again. If the process
+ * dies in between (SIGKILL, lost machine), the next operation on the same key pair finds the tags and starts those
+ * instances first, so nothing the provider stopped stays stopped.
+ */
+export const STOP_MARK = "pulumi-ens-keypair:stopped-for";
+const TAG_BATCH = 50; // ResourceId.N limit of TagResources / UntagResources
+
+export async function markStopping(client: EnsClient, ids: string[], keyPairId: string): Promise<void> {
+  await Promise.all(chunk(ids, TAG_BATCH).map((b) => client.tagResources(b, [{ Key: STOP_MARK, Value: keyPairId }])));
+}
+
+export async function clearStopMarks(client: EnsClient, ids: string[]): Promise<void> {
+  await Promise.all(chunk(ids, TAG_BATCH).map((b) => client.untagResources(b, [STOP_MARK])));
+}
+
+/** Starts (and unmarks) the instances among `scope` that an interrupted run stopped for this key pair. */
+export async function recoverInterrupted(client: EnsClient, keyPairId: string, scope: readonly string[], opts: WaitOptions): Promise<InstanceFailure[]> {
+  const inScope = new Set(scope);
+  const marked = [...new Set((await client.listTagResources({ tag: { Key: STOP_MARK, Value: keyPairId } })).map((t) => t.ResourceId))].filter((id) => inScope.has(id));
+  if (!marked.length) return [];
+  opts.onProgress?.(`${marked.length} instance(s) were left stopped by an interrupted run: starting them first`);
+  const live = await client.describeInstancesById(marked);
+  const stopping = marked.filter((id) => live.get(id)?.Status === "Stopping");
+  if (stopping.length) await waitForStatus(client, stopping, "Stopped", opts);
+  const toStart = marked.filter((id) => ["Stopped", "Stopping"].includes(live.get(id)?.Status ?? ""));
+  const refused = toStart.length ? await changePower(client, toStart, "start") : [];
+  const late = await waitForStatus(client, marked.filter((id) => live.has(id)), "Running", opts);
+  const failed = new Set([...refused, ...late].map((f) => f.instanceId));
+  await clearStopMarks(client, marked.filter((id) => live.has(id) && !failed.has(id)));
+  return [...refused, ...late];
+}

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { EnsClient, KeyPair, KeyPairRef } from "./ens";
 import { executePlan, ExecutionResult } from "./execute";
 import { LiveInstance, Plan, planBinding } from "./plan";
+import { recoverInterrupted } from "./instances";
 import { ConfigSource, getClient, readSettings, useStackConfig } from "./settings";
 import { AttachmentInputs, checkInputs, isUnknown } from "./validate";
 
@@ -139,7 +140,10 @@ async function converge(client: EnsClient, key: KeyPair, inputs: AttachmentInput
 
 async function observeAndPlan(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[]): Promise<Plan> {
   const ids = union(inputs.instanceIds, attachedBefore);
-  const described = await client.describeInstancesById(ids);
+  const waits = { timeoutMs: (inputs.stopTimeoutSeconds ?? 300) * 1000, pollIntervalMs: readSettings().pollIntervalMs, onProgress: log };
+  const unrecovered = await recoverInterrupted(client, key.KeyPairId, ids, waits);
+  for (const f of unrecovered) warn(`${f.instanceId} was stopped by an interrupted run and could not be started again: ${f.code}: ${f.message}`);
+  const described = await settle(client, ids, waits);
   const live = new Map<string, LiveInstance>([...described].map(([id, i]) => [id, { status: i.Status, keyPairName: i.KeyPairName || undefined }]));
   const plan = planBinding({
     desired: inputs.instanceIds,
@@ -157,6 +161,18 @@ async function observeAndPlan(client: EnsClient, key: KeyPair, inputs: Attachmen
   for (const r of plan.replacesKey) warn(`${r.instanceId} carries key pair ${r.keyPairName}; attaching ${key.KeyPairName} replaces it (an ENS instance holds one key pair)`);
   if (plan.alreadyAttached.length) log(`${plan.alreadyAttached.length} instance(s) already carry ${key.KeyPairName}: adopted without a call`);
   return plan;
+}
+
+/** Waits (bounded) for instances in Stopping or Starting to settle, so that plans see Running or Stopped. */
+async function settle(client: EnsClient, ids: string[], waits: { timeoutMs: number; pollIntervalMs: number; onProgress: (l: string) => void }) {
+  const deadline = Date.now() + waits.timeoutMs;
+  for (;;) {
+    const live = await client.describeInstancesById(ids);
+    const moving = [...live.values()].filter((i) => i.Status === "Stopping" || i.Status === "Starting");
+    if (!moving.length || Date.now() > deadline) return live;
+    waits.onProgress(`waiting for ${moving.length} instance(s) in Stopping/Starting to settle`);
+    await new Promise((r) => setTimeout(r, waits.pollIntervalMs));
+  }
 }
 
 function run(client: EnsClient, key: KeyPair, plan: Plan, inputs: AttachmentInputs): Promise<ExecutionResult> {

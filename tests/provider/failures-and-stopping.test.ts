@@ -1,3 +1,5 @@
+import { EnsClient } from "../../provider/ens";
+import { STOP_MARK } from "../../provider/instances";
 import { checked, instanceIds, keyOf, providerOnEmulator, ProviderEnv } from "../helpers/provider-env";
 
 let env: ProviderEnv;
@@ -135,6 +137,33 @@ describe("stop first", () => {
     env.emu.setFaults({});
     expect(statusOf(running.slice(0, 5)).every((s) => s === "Running")).toBe(true);
   }, 120000);
+});
+
+describe("crash marks", () => {
+  it("tags instances before stopping them and leaves no tag behind", async () => {
+    const ids = instanceIds(351, 4);
+    for (const id of ids) env.emu.world.setInstanceStatus(id, "Running");
+    const { id, outs } = await env.provider.create(await checked(env, { keyPairId: key.keyPairId, instanceIds: ids, stopInstances: true }));
+    const tagged = env.calls("TagResources").flatMap((c) => Object.entries(c.params).filter(([k]) => k.startsWith("ResourceId.")).map(([, v]) => v));
+    expect(tagged.sort()).toEqual([...ids].sort());
+    expect(env.emu.journal().findIndex((j) => j.action === "TagResources")).toBeLessThan(env.emu.journal().findIndex((j) => j.action === "StopInstances"));
+    expect(env.emu.state().instances.filter((i) => ids.includes(i.instanceId)).every((i) => !(STOP_MARK in i.tags))).toBe(true);
+    await env.provider.delete(id, outs);
+  });
+
+  it("the next operation starts instances that a killed run left stopped", async () => {
+    const ids = instanceIds(361, 6);
+    // What a run killed between StopInstances and StartInstances leaves behind: marked, stopped instances.
+    const client = new EnsClient({ endpoint: env.emu.url, credentials: { accessKeyId: env.emu.accessKeyId, accessKeySecret: env.emu.accessKeySecret } });
+    await client.tagResources(ids, [{ Key: STOP_MARK, Value: key.keyPairId }]);
+    for (const id of ids) env.emu.world.setInstanceStatus(id, "Stopped");
+    const { id, outs } = await env.provider.create(await checked(env, { keyPairId: key.keyPairId, instanceIds: ids, stopInstances: true }));
+    expect(outs.attachedInstanceIds).toHaveLength(6);
+    expect(statusOf(ids).every((s) => s === "Running")).toBe(true);
+    expect(env.emu.state().instances.filter((i) => ids.includes(i.instanceId)).every((i) => !(STOP_MARK in i.tags))).toBe(true);
+    expect(env.logs.some((l) => l.includes("6 instance(s) were left stopped by an interrupted run"))).toBe(true);
+    await env.provider.delete(id, { ...outs });
+  });
 });
 
 describe("check", () => {
