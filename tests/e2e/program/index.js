@@ -1,0 +1,20 @@
+// The Pulumi program the end-to-end tests deploy, everything driven by stack config.
+const pulumi = require("@pulumi/pulumi");
+const { KeyPairAttachment } = require("pulumi-ens-keypair");
+
+const config = new pulumi.Config();
+const importId = config.get("importId");
+const attachment = new KeyPairAttachment(
+  "fleet",
+  {
+    keyPairId: config.require("keyPairId"),
+    instanceIds: config.requireObject("instanceIds"),
+    stopInstances: config.getBoolean("stopInstances"),
+    maxStoppedInstances: config.getNumber("maxStoppedInstances"),
+  },
+  importId ? { import: importId } : {},
+);
+
+exports.keyPairName = attachment.keyPairName;
+exports.attachedInstanceIds = attachment.attachedInstanceIds;
+exports.attachedCount = attachment.attachedInstanceIds.apply((ids) => ids.length);
