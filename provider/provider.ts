@@ -4,7 +4,7 @@ import { executePlan, ExecutionResult } from "./execute";
 import { LiveInstance, Plan, planBinding } from "./plan";
 import { recoverInterrupted } from "./instances";
 import { ConfigSource, getClient, readSettings, useStackConfig } from "./settings";
-import { AttachmentInputs, checkInputs, isUnknown } from "./validate";
+import { AttachmentInputs, checkInputs, DEFAULTS, isUnknown } from "./validate";
 
 /**
  * The KeyPairAttachment resource provider: check, diff, create, read, update, delete (the methods
@@ -90,17 +90,12 @@ export async function read(id: string, props: Props): Promise<{ id: string; prop
   const wanted: string[] = imported?.instanceIds ?? props.instanceIds ?? [];
   const live = await client.describeInstancesById(union(wanted, props.attachedInstanceIds ?? []));
   const attachedInstanceIds = [...live.values()].filter((i) => i.KeyPairName === key.KeyPairName).map((i) => i.InstanceId).sort();
-  const inputs: AttachmentInputs = {
-    ...(imported ? {} : pickInputs(props)),
-    keyPairId: key.KeyPairId,
-    instanceIds: imported ? wanted : props.instanceIds,
-    stopInstances: props.stopInstances ?? false,
-    maxStoppedInstances: props.maxStoppedInstances ?? 30,
-    forceStop: props.forceStop ?? false,
-    stopTimeoutSeconds: props.stopTimeoutSeconds ?? 300,
-  };
-  if (!imported && props.keyPairName !== undefined && props.keyPairId === undefined) inputs.keyPairName = props.keyPairName;
-  return { id: imported ? `${key.KeyPairId}:att-${randomBytes(4).toString("hex")}` : id, props: { ...outputs(inputs, key, attachedInstanceIds) }, inputs: stripUndefined(inputs) };
+  if (!imported) {
+    // Refresh: only outputs change; the inputs the program gave stay as they are.
+    return { id, props: { ...props, keyPairId: key.KeyPairId, keyPairName: key.KeyPairName, attachedInstanceIds } };
+  }
+  const inputs = { keyPairId: key.KeyPairId, instanceIds: wanted, ...DEFAULTS };
+  return { id: `${key.KeyPairId}:att-${randomBytes(4).toString("hex")}`, props: outputs(inputs, key, attachedInstanceIds), inputs };
 }
 
 /** Import IDs name the key pair and the instances: `<keyPairId>:<instanceId>[,<instanceId>...]`. */

@@ -200,7 +200,12 @@ func (h *nodeHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumir
 	args = append(args, req.GetArgs()...)
 
 	// The SDK reads config (keys like "project:key") and the secret keys from the environment.
-	config, err := json.Marshal(req.GetConfig())
+	// A stack without config has a nil map, which would marshal to "null" and break the SDK's parser.
+	cfg := req.GetConfig()
+	if cfg == nil {
+		cfg = map[string]string{}
+	}
+	config, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err
 	}
