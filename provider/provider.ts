@@ -33,10 +33,34 @@ export async function configure(req: { config: ConfigSource }): Promise<void> {
   useStackConfig(req.config);
 }
 
-export async function check(_olds: Props, news: Props) {
+export async function check(olds: Props, news: Props) {
   const { inputs, failures, warnings } = checkInputs(news);
   for (const w of warnings) warn(w);
+  if (!failures.length) failures.push(...(await checkLive(olds, inputs)));
   return { inputs, failures };
+}
+
+/**
+ * Live checks, so that `pulumi preview` already names an unknown key pair or instance. Only what changed is looked
+ * up (a new key reference, instances not in the previous inputs): an unchanged stack costs no call.
+ */
+async function checkLive(olds: Props, inputs: Props): Promise<{ property: string; reason: string }[]> {
+  const keyField = inputs.keyPairId !== undefined ? "keyPairId" : "keyPairName";
+  const keyValue = inputs[keyField];
+  const newIds: string[] = Array.isArray(inputs.instanceIds) ? inputs.instanceIds.filter((id: unknown) => !isUnknown(id) && !(olds.instanceIds ?? []).includes(id)) : [];
+  const keyChanged = !isUnknown(keyValue) && keyValue !== olds[keyField];
+  if (!keyChanged && !newIds.length) return [];
+  const client = getClient(readSettings());
+  const failures: { property: string; reason: string }[] = [];
+  if (keyChanged && !(await client.findKeyPair(keyField === "keyPairId" ? { keyPairId: keyValue } : { keyPairName: keyValue }))) {
+    failures.push({ property: keyField, reason: `ENS has no key pair ${JSON.stringify(keyValue)} at ${client.endpoint}: create or import it first, or fix ${keyField}` });
+  }
+  if (newIds.length) {
+    const live = await client.describeInstancesById(newIds);
+    const missing = newIds.filter((id) => !live.has(id));
+    if (missing.length) failures.push({ property: "instanceIds", reason: `ENS has no instance ${list(missing)} at ${client.endpoint}: remove it from instanceIds or check the account and region` });
+  }
+  return failures;
 }
 
 export async function diff(_id: string, olds: Props, news: Props) {

@@ -30,7 +30,13 @@ export function useStackConfig(config: ConfigSource): void {
 /** Stack config wins over the environment: `ens:endpoint` / ENS_ENDPOINT, `alicloud:accessKey` / ALIBABA_CLOUD_ACCESS_KEY_ID ... */
 export function readSettings(env: NodeJS.ProcessEnv = process.env, config: ConfigSource = stackConfig): Settings {
   const pick = (cfg: string, ...vars: string[]) => config.get(cfg) || vars.map((v) => env[v]).find((v) => v);
-  const endpoint = parseEndpoint(pick("ens:endpoint", "ENS_ENDPOINT") ?? DEFAULT_ENDPOINT).url;
+  const rawEndpoint = pick("ens:endpoint", "ENS_ENDPOINT") ?? DEFAULT_ENDPOINT;
+  let endpoint: string;
+  try {
+    endpoint = parseEndpoint(rawEndpoint).url;
+  } catch (e) {
+    throw new Error(`ENS endpoint (stack config ens:endpoint or ENS_ENDPOINT): ${(e as Error).message}`);
+  }
 
   const id = config.get("alicloud:accessKey");
   const secret = config.get("alicloud:secretKey");

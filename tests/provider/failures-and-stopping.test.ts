@@ -85,12 +85,32 @@ describe("refusals before any change", () => {
     env.emu.world.setInstanceStatus(ids[1], "Stopped");
   });
 
-  it("unknown instances and unknown key pairs name the field", async () => {
-    const unknownInstance = await env.provider.create(await checked(env, { keyPairId: key.keyPairId, instanceIds: ["i-doesnotexist1"] })).then(() => undefined, (e: Error) => e);
+  it("unknown instances and unknown key pairs: check (so preview) names the field, and create refuses them too", async () => {
+    const badInstance = await env.provider.check({}, { keyPairId: key.keyPairId, instanceIds: [...instanceIds(1, 2), "i-doesnotexist1"] });
+    expect(badInstance.failures).toEqual([{ property: "instanceIds", reason: expect.stringMatching(/^ENS has no instance i-doesnotexist1 at http:\/\/127\.0\.0\.1:\d+: remove it from instanceIds/) }]);
+    const badKey = await env.provider.check({}, { keyPairId: "ssh-nosuchkey", instanceIds: instanceIds(1, 1) });
+    expect(badKey.failures).toEqual([{ property: "keyPairId", reason: expect.stringMatching(/^ENS has no key pair "ssh-nosuchkey"/) }]);
+
+    const defaults = { stopInstances: false, maxStoppedInstances: 30, forceStop: false, stopTimeoutSeconds: 300 };
+    const unknownInstance = await env.provider.create({ ...defaults, keyPairId: key.keyPairId, instanceIds: ["i-doesnotexist1"] }).then(() => undefined, (e: Error) => e);
     expect(unknownInstance?.message).toMatch(/^instanceIds: ENS has no instance i-doesnotexist1/);
-    const unknownKey = await env.provider.create(await checked(env, { keyPairId: "ssh-nosuchkey", instanceIds: instanceIds(1, 1) })).then(() => undefined, (e: Error) => e);
+    const unknownKey = await env.provider.create({ ...defaults, keyPairId: "ssh-nosuchkey", instanceIds: instanceIds(1, 1) }).then(() => undefined, (e: Error) => e);
     expect(unknownKey?.message).toMatch(/^keyPairId: ENS has no key pair "ssh-nosuchkey"/);
     expect(env.calls("AttachKeyPair")).toHaveLength(0);
+  });
+
+  it("check looks up only what changed: an unchanged input set costs no call", async () => {
+    const news = { keyPairId: key.keyPairId, instanceIds: instanceIds(1, 50) };
+    const first = await env.provider.check({}, news);
+    expect(first.failures).toEqual([]);
+    expect(env.calls("DescribeKeyPairs")).toHaveLength(1);
+    expect(env.calls("DescribeInstances")).toHaveLength(1);
+    env.clearJournal();
+    await env.provider.check(first.inputs, news);
+    expect(env.emu.journal()).toHaveLength(0);
+    await env.provider.check(first.inputs, { ...news, instanceIds: instanceIds(1, 51) });
+    expect(env.calls("DescribeInstances").map((c) => JSON.parse(c.params.InstanceIds))).toEqual([instanceIds(51, 1)]);
+    expect(env.calls("DescribeKeyPairs")).toHaveLength(0);
   });
 });
 
@@ -129,13 +149,18 @@ describe("stop first", () => {
     await env.provider.delete(err.id, { ...err.properties, stopInstances: true });
   });
 
-  it("starts the stopped instances again even when ENS rejects the whole call", async () => {
-    env.emu.setFaults({ throttleRate: 1 });
-    const inputs = await checked(env, { keyPairId: key.keyPairId, instanceIds: running.slice(0, 5), stopInstances: true });
-    // Throttled everywhere: the stop itself fails after bounded retries; nothing may stay stopped.
-    await expect(env.provider.create(inputs)).rejects.toBeDefined();
+  it("starts the stopped instances again even when ENS rejects every key pair call", async () => {
+    const ids = running.slice(0, 5);
+    const inputs = await checked(env, { keyPairId: key.keyPairId, instanceIds: ids, stopInstances: true });
+    // Stops and starts work; every AttachKeyPair answers 503 until the bounded retries are spent.
+    env.emu.setFaults({ errorRate: 1, actions: ["AttachKeyPair"] });
+    const err = await env.provider.create(inputs).then(() => undefined, (e) => e);
     env.emu.setFaults({});
-    expect(statusOf(running.slice(0, 5)).every((s) => s === "Running")).toBe(true);
+    expect(err.reasons).toEqual(ids.map((id) => expect.stringMatching(new RegExp(`^${id}: AttachKeyPair failed: ServiceUnavailable: `))));
+    expect(err.properties.attachedInstanceIds).toEqual([]);
+    expect(env.calls("StopInstances")).toHaveLength(1);
+    expect(env.calls("AttachKeyPair").length).toBeGreaterThan(1);
+    expect(statusOf(ids).every((s) => s === "Running")).toBe(true);
   }, 120000);
 });
 
@@ -189,10 +214,11 @@ describe("check", () => {
   });
 
   it("removes duplicates with a warning, applies defaults, and accepts unknown values in preview", async () => {
-    const { inputs, failures } = await env.provider.check({}, { keyPairId: "ssh-a", instanceIds: ["i-a1", "i-a1", "i-b2"] });
+    const [a, b] = instanceIds(1, 2);
+    const { inputs, failures } = await env.provider.check({}, { keyPairId: key.keyPairId, instanceIds: [a, a, b] });
     expect(failures).toEqual([]);
-    expect(inputs).toMatchObject({ instanceIds: ["i-a1", "i-b2"], stopInstances: false, maxStoppedInstances: 30, forceStop: false, stopTimeoutSeconds: 300 });
-    expect(env.logs).toContainEqual(expect.stringContaining("1 duplicate(s), ignored: i-a1"));
+    expect(inputs).toMatchObject({ instanceIds: [a, b], stopInstances: false, maxStoppedInstances: 30, forceStop: false, stopTimeoutSeconds: 300 });
+    expect(env.logs).toContainEqual(expect.stringContaining(`1 duplicate(s), ignored: ${a}`));
     const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
     expect((await env.provider.check({}, { keyPairId: unknown, instanceIds: unknown })).failures).toEqual([]);
   });

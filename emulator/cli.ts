@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+/** ens-emulator: run the ENS emulator until SIGINT/SIGTERM. The first stdout line is the URL. */
+import { parseArgs } from "node:util";
+import { startEmulator } from "./index";
+import type { EmulatorOptions } from "./types";
+
+const USAGE = `Usage: ens-emulator [options]
+
+  --host H                  listen address (default 127.0.0.1)
+  --port P                  port, 0 = any free port (default 0)
+  --instances N             generate N instances i-emu00000001... (cn-hangzhou-telecom)
+  --initial-status S        Running | Stopped, status of generated instances (default Stopped)
+  --seed FILE               JSON seed {keyPairs:[...], instances:[...]}
+  --state FILE              persist the world to FILE (loaded at start when it exists)
+  --latency-ms MS           latency added to every API call
+  --stop-delay-ms MS        Stopping -> Stopped duration (default 0)
+  --start-delay-ms MS       Starting -> Running duration (default 0)
+  --quota-per-second N      per-access-key request quota; beyond it 400 Throttling.User
+  --access-key-id ID        access key id (with --access-key-secret; default ens-emulator-key)
+  --access-key-secret S     access key secret (default ens-emulator-secret)
+  --random-seed X           seed for the fault-rate PRNG
+  --help                    print this help
+
+Prints the URL (http://HOST:PORT) as the first line of stdout. Admin endpoints: /__emulator/*.`;
+
+class UsageError extends Error {}
+
+function int(flag: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got "${v}"`);
+  return Number(v);
+}
+
+function parse(argv: string[]): EmulatorOptions | "help" {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        instances: { type: "string" },
+        "initial-status": { type: "string" },
+        seed: { type: "string" },
+        state: { type: "string" },
+        "latency-ms": { type: "string" },
+        "stop-delay-ms": { type: "string" },
+        "start-delay-ms": { type: "string" },
+        "quota-per-second": { type: "string" },
+        "access-key-id": { type: "string" },
+        "access-key-secret": { type: "string" },
+        "random-seed": { type: "string" },
+        help: { type: "boolean" },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) return "help";
+  const s = (k: string) => values[k] as string | undefined;
+  const status = s("initial-status");
+  if (status !== undefined && status !== "Running" && status !== "Stopped") {
+    throw new UsageError(`--initial-status must be Running or Stopped, got "${status}"`);
+  }
+  const port = int("port", s("port"), 0);
+  if (port !== undefined && port > 65535) throw new UsageError(`--port must be at most 65535, got "${port}"`);
+  const id = s("access-key-id");
+  const secret = s("access-key-secret");
+  if ((id === undefined) !== (secret === undefined)) {
+    throw new UsageError("--access-key-id and --access-key-secret must be given together");
+  }
+  return {
+    host: s("host"),
+    port,
+    instances: int("instances", s("instances"), 0),
+    initialStatus: status as "Running" | "Stopped" | undefined,
+    seed: s("seed"),
+    statePath: s("state"),
+    latencyMs: int("latency-ms", s("latency-ms"), 0),
+    stopDelayMs: int("stop-delay-ms", s("stop-delay-ms"), 0),
+    startDelayMs: int("start-delay-ms", s("start-delay-ms"), 0),
+    quotaPerSecond: int("quota-per-second", s("quota-per-second"), 1),
+    accessKeys: id !== undefined ? { [id]: secret! } : undefined,
+    randomSeed: s("random-seed"),
+  };
+}
+
+async function main(): Promise<void> {
+  let options: EmulatorOptions | "help";
+  try {
+    options = parse(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`ens-emulator: ${(e as Error).message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (options === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  let emu;
+  try {
+    emu = await startEmulator(options);
+  } catch (e) {
+    process.stderr.write(`ens-emulator: cannot start: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`${emu.url}\n`);
+  process.stdout.write(`access key id: ${emu.accessKeyId}\nendpoint for @alicloud/openapi-client: ${emu.hostPort} (protocol http)\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`ens-emulator: ${signal}, flushing and exiting\n`);
+    emu.close().then(
+      () => process.exit(0),
+      (e) => {
+        process.stderr.write(`ens-emulator: close failed: ${(e as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+void main();
