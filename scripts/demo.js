@@ -63,6 +63,8 @@ async function main() {
   const pulumi = (...args) => run("pulumi", [...args, "--non-interactive"], { cwd, env });
   try {
     await pulumi("stack", "select", "--create", "demo");
+    // Start from the example's defaults: a previous `npm run demo` may have changed these.
+    for (const key of ["instanceIds", "count"]) await pulumi("config", "rm", key).catch(() => undefined);
     if (opts.mode === "destroy") {
       await pulumi("destroy", "--yes");
     } else {
