@@ -159,4 +159,6 @@ fi
 export PATH="$bin:$PATH"
 export PULUMI_SKIP_UPDATE_CHECK="${PULUMI_SKIP_UPDATE_CHECK:-true}"
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-true}"
+# `npm run pulumi` runs scripts from the package root; run pulumi where the user typed the command.
+cd "${INIT_CWD:-$PWD}"
 exec pulumi "$@"
