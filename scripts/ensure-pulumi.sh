@@ -20,6 +20,7 @@ scripts_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_dir="$(dirname "$scripts_dir")"
 src_dir="$scripts_dir/pulumi-cli"
 shim="$repo_dir/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
+job= # pid of the running go command during a build
 
 log() { echo "ensure-pulumi: $*" >&2; }
 die() {
@@ -47,14 +48,16 @@ esac
 # Runs "${@:3}" in $src_dir with its output in file $1, printing "still $2"
 # to stderr every minute until it ends.
 run_logged() {
-	local logfile=$1 what=$2 start=$SECONDS pid
+	local logfile=$1 what=$2 start=$SECONDS rc=0
 	shift 2
 	(cd "$src_dir" && exec "$@") >"$logfile" 2>&1 &
-	pid=$!
-	while ! wait_for "$pid" 60; do
+	job=$!
+	while ! wait_for "$job" 60; do
 		log "  ... still $what ($(((SECONDS - start) / 60)) min so far)"
 	done
-	wait "$pid"
+	wait "$job" || rc=$?
+	job=
+	return "$rc"
 }
 
 # Waits up to $2 seconds for process $1; fails if it is still running.
@@ -89,15 +92,17 @@ build_cli() {
 
 	mkdir -p "$(dirname "$dest")"
 	tmp="$(mktemp -d "$(dirname "$dest")/.build-XXXXXX")"
+	# An interrupted build leaves nothing behind: stop the running go command, drop the temp dir.
 	# shellcheck disable=SC2064 # expand $tmp now
-	trap "rm -rf '$tmp'" EXIT
+	trap "[[ -z \${job:-} ]] || kill \$job 2>/dev/null; rm -rf '$tmp'" EXIT
+	trap 'exit 130' INT TERM HUP
 	chmod 755 "$tmp"
 	mkdir "$tmp/bin"
 
 	log "building pulumi CLI $PULUMI_VERSION from Go modules (first run takes ~20 minutes on 2 cores, cached afterwards in $dest)"
 	log "downloading Go modules (about 1.5 GB into $(go env GOMODCACHE))"
 	if ! run_logged "$tmp/go.log" "downloading" go mod download; then
-		cat "$tmp/go.log" >&2
+		tail -n 30 "$tmp/go.log" >&2
 		module="$(failed_module "$tmp/go.log")"
 		die "could not download Go module ${module:-(see the output above)} through GOPROXY=$(go env GOPROXY). Install Pulumi instead ($INSTALL_DOCS) and put pulumi and pulumi-language-nodejs on PATH."
 	fi
@@ -108,14 +113,14 @@ build_cli() {
 	log "compiling pulumi (the long part)"
 	if ! run_logged "$tmp/go.log" "compiling pulumi" go build -trimpath -buildvcs=false -ldflags "$ldflags" \
 		-o "$tmp/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi; then
-		cat "$tmp/go.log" >&2
+		tail -n 30 "$tmp/go.log" >&2
 		module="$(failed_module "$tmp/go.log")"
 		die "building the pulumi CLI failed${module:+ (first module named: $module)}. Install Pulumi instead ($INSTALL_DOCS)."
 	fi
 	log "compiling pulumi-language-nodejs"
 	if ! run_logged "$tmp/go.log" "compiling pulumi-language-nodejs" go build -trimpath -buildvcs=false -ldflags "$ldflags" \
 		-o "$tmp/bin/pulumi-language-nodejs" ./langhost; then
-		cat "$tmp/go.log" >&2
+		tail -n 30 "$tmp/go.log" >&2
 		die "building pulumi-language-nodejs failed"
 	fi
 	rm -f "$tmp/go.log"
@@ -128,15 +133,17 @@ build_cli() {
 		[[ -x "$dest/bin/pulumi" ]] || die "could not move the build into $dest"
 		rm -rf "$tmp"
 	fi
-	trap - EXIT
+	trap - EXIT INT TERM HUP
 	log "done: $dest/bin"
 }
 
+# Sets $bin to the directory holding pulumi and its plugins, building them if needed.
+# (Not run in a $(...) subshell, so the build's traps belong to this script's process.)
 find_bin() {
 	local hash dest
 	if [[ -z "${PULUMI_ENS_CLI_FORCE_BUILD:-}" ]] &&
 		command -v pulumi >/dev/null && command -v pulumi-language-nodejs >/dev/null; then
-		dirname "$(command -v pulumi)"
+		bin="$(dirname "$(command -v pulumi)")"
 		return
 	fi
 	hash="$(cd "$src_dir" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) |
@@ -146,10 +153,10 @@ find_bin() {
 		build_cli "$dest"
 	fi
 	install_shim "$dest/bin"
-	echo "$dest/bin"
+	bin="$dest/bin"
 }
 
-bin="$(find_bin)"
+find_bin
 
 if [[ "$mode" == print ]]; then
 	echo "$bin"
