@@ -40,8 +40,8 @@ export function checkInputs(news: Record<string, any>): { inputs: Record<string,
     if (typeof news.keyPairId !== "string" || !KEY_PAIR_ID.test(news.keyPairId)) fail("keyPairId", `keyPairId must look like "ssh-xxxx" (got ${show(news.keyPairId)}); copy it from the ENS console or DescribeKeyPairs`);
   }
   if (hasName && !isUnknown(news.keyPairName)) {
+    // The deprecation warning comes from the SDK resource, once per program run.
     if (typeof news.keyPairName !== "string" || !KEY_PAIR_NAME.test(news.keyPairName)) fail("keyPairName", `keyPairName must be 2-128 characters, start with a letter and hold only letters, digits, ":", "_" and "-" (got ${show(news.keyPairName)})`);
-    else warnings.push(`keyPairName is deprecated by ENS; use keyPairId ("${news.keyPairName}" is resolved to its ID and both are in the outputs)`);
   }
   if (!hasId) delete out.keyPairId;
   if (!hasName) delete out.keyPairName;

@@ -40,7 +40,7 @@ export class KeyPairAttachment extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: KeyPairAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
     if (args.keyPairName !== undefined && args.keyPairId === undefined) {
-      pulumi.log.warn(`${name}: keyPairName is deprecated by ENS; prefer keyPairId`);
+      pulumi.log.warn(`${name}: keyPairName is deprecated by ENS; prefer keyPairId (the name is resolved to its ID, and both are outputs)`);
     }
     super(
       // Required here, not imported at the top, so the object serialized is exactly that module's exports.
