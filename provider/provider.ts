@@ -50,7 +50,7 @@ async function checkLive(olds: Props, inputs: Props): Promise<{ property: string
   const newIds: string[] = Array.isArray(inputs.instanceIds) ? inputs.instanceIds.filter((id: unknown) => !isUnknown(id) && !(olds.instanceIds ?? []).includes(id)) : [];
   const keyChanged = !isUnknown(keyValue) && keyValue !== olds[keyField];
   if (!keyChanged && !newIds.length) return [];
-  const client = getClient(readSettings());
+  const client = getClient();
   const failures: { property: string; reason: string }[] = [];
   if (keyChanged && !(await client.findKeyPair(keyField === "keyPairId" ? { keyPairId: keyValue } : { keyPairName: keyValue }))) {
     failures.push({ property: keyField, reason: `ENS has no key pair ${JSON.stringify(keyValue)} at ${client.endpoint}: create or import it first, or fix ${keyField}` });
@@ -91,7 +91,7 @@ export async function update(id: string, olds: Props, news: Props) {
 }
 
 export async function deleteResource(_id: string, props: Props): Promise<void> {
-  const client = getClient(readSettings());
+  const client = getClient();
   const key = await client.findKeyPair({ keyPairId: props.keyPairId });
   if (!key) {
     log(`key pair ${props.keyPairId} no longer exists in ENS: nothing is bound to it`);
@@ -106,7 +106,7 @@ export async function deleteResource(_id: string, props: Props): Promise<void> {
 }
 
 export async function read(id: string, props: Props): Promise<{ id: string; props: Props; inputs?: Props }> {
-  const client = getClient(readSettings());
+  const client = getClient();
   const imported = parseImportId(id);
   const keyPairId = imported?.keyPairId ?? props.keyPairId ?? id.split(":")[0];
   const key = await client.findKeyPair({ keyPairId });
@@ -129,7 +129,7 @@ export function parseImportId(id: string): { keyPairId: string; instanceIds: str
 }
 
 async function prepare(inputs: Props): Promise<{ client: EnsClient; key: KeyPair }> {
-  const client = getClient(readSettings());
+  const client = getClient();
   const ref: KeyPairRef = inputs.keyPairId ? { keyPairId: inputs.keyPairId } : { keyPairName: inputs.keyPairName };
   const key = await client.findKeyPair(ref);
   if (!key) {
