@@ -80,13 +80,14 @@ export async function diff(_id: string, olds: Props, news: Props) {
 export async function create(inputs: Props) {
   const { client, key } = await prepare(inputs);
   const id = `${key.KeyPairId}:att-${randomBytes(4).toString("hex")}`;
-  const attached = await converge(client, key, inputs as AttachmentInputs, [], id, inputs[PROVIDER_KEY]);
+  const attached = await converge(client, key, inputs as AttachmentInputs, [], id, inputs[PROVIDER_KEY], inputs.stopInstances === true);
   return { id, outs: outputs(inputs as AttachmentInputs, key, attached) };
 }
 
 export async function update(id: string, olds: Props, news: Props) {
   const { client, key } = await prepare(news);
-  const attached = await converge(client, key, news as AttachmentInputs, olds.attachedInstanceIds ?? [], id, news[PROVIDER_KEY]);
+  const mayHaveStopped = news.stopInstances === true || olds.stopInstances === true;
+  const attached = await converge(client, key, news as AttachmentInputs, olds.attachedInstanceIds ?? [], id, news[PROVIDER_KEY], mayHaveStopped);
   return { outs: outputs(news as AttachmentInputs, key, attached) };
 }
 
@@ -98,7 +99,7 @@ export async function deleteResource(_id: string, props: Props): Promise<void> {
     return;
   }
   const touched = union(props.attachedInstanceIds ?? [], props.instanceIds ?? []);
-  const plan = await observeAndPlan(client, key, { ...(props as AttachmentInputs), instanceIds: [] }, touched);
+  const plan = await observeAndPlan(client, key, { ...(props as AttachmentInputs), instanceIds: [] }, touched, props.stopInstances === true);
   const result = await run(client, key, plan, props as AttachmentInputs);
   if (result.failures.length || result.leftStopped.length) {
     throw new Error(`could not detach key pair ${key.KeyPairName} from ${result.failures.length + result.leftStopped.length} instance(s); the resource stays in the stack, run pulumi destroy again:\n${reasons(result).join("\n")}`);
@@ -140,8 +141,8 @@ async function prepare(inputs: Props): Promise<{ client: EnsClient; key: KeyPair
 }
 
 /** Plans against live facts, refuses bad plans before any change, executes, and returns the set now bound. */
-async function converge(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[], id: string, provider: unknown): Promise<string[]> {
-  const plan = await observeAndPlan(client, key, inputs, attachedBefore);
+async function converge(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[], id: string, provider: unknown, mayHaveStopped: boolean): Promise<string[]> {
+  const plan = await observeAndPlan(client, key, inputs, attachedBefore, mayHaveStopped);
   const result = await run(client, key, plan, inputs);
   const stillAttached = new Set([...attachedBefore, ...plan.alreadyAttached]);
   for (const gone of plan.alreadyDetached) stillAttached.delete(gone);
@@ -157,11 +158,17 @@ async function converge(client: EnsClient, key: KeyPair, inputs: AttachmentInput
   return attached;
 }
 
-async function observeAndPlan(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[]): Promise<Plan> {
+/**
+ * Reads the live facts and plans. `mayHaveStopped`: this resource stops instances (now or before), so an interrupted
+ * earlier run may have left some stopped: look for its marks first (one ListTagResources call).
+ */
+async function observeAndPlan(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[], mayHaveStopped: boolean): Promise<Plan> {
   const ids = union(inputs.instanceIds, attachedBefore);
   const waits = { timeoutMs: (inputs.stopTimeoutSeconds ?? 300) * 1000, pollIntervalMs: readSettings().pollIntervalMs, onProgress: log };
-  const unrecovered = await recoverInterrupted(client, key.KeyPairId, ids, waits);
-  for (const f of unrecovered) warn(`${f.instanceId} was stopped by an interrupted run and could not be started again: ${f.code}: ${f.message}`);
+  if (mayHaveStopped) {
+    const unrecovered = await recoverInterrupted(client, key.KeyPairId, ids, waits);
+    for (const f of unrecovered) warn(`${f.instanceId} was stopped by an interrupted run and could not be started again: ${f.code}: ${f.message}`);
+  }
   const described = await settle(client, ids, waits);
   const live = new Map<string, LiveInstance>([...described].map(([id, i]) => [id, { status: i.Status, keyPairName: i.KeyPairName || undefined }]));
   const plan = planBinding({
