@@ -1,10 +1,14 @@
 import { EnsClient, EnsError, KeyPairRef } from "./ens";
-import { changePower, clearStopMarks, InstanceFailure, markStopping, waitForStatus } from "./instances";
+import { changePower, InstanceFailure, markStopping, startAgain, waitForStatus } from "./instances";
 import { Batch, BindingAction, Plan } from "./plan";
 
 /** Carries a plan out wave by wave and reports, per instance, what really happened. */
 
 export interface ExecuteOptions {
+  /** Written into the crash marks of stopped instances. */
+  resourceId: string;
+  /** Asked before each wave: false once nobody waits for the result (the engine died), so no new wave starts. */
+  stillWanted?: () => boolean;
   forceStop: boolean;
   stopTimeoutMs: number;
   pollIntervalMs: number;
@@ -30,17 +34,26 @@ export async function executePlan(client: EnsClient, key: KeyPairRef, plan: Plan
   const result: ExecutionResult = { succeeded: new Set(), failures: [], leftStopped: [] };
   const total = plan.waves.reduce((n, w) => n + w.batches.length, 0);
   let done = 0;
+  let abort: EnsError | undefined;
   for (const [i, wave] of plan.waves.entries()) {
+    if (!abort && opts.stillWanted && !opts.stillWanted()) abort = new EnsError("Interrupted", "the Pulumi engine is gone", "StopInstances");
+    if (abort) {
+      // An earlier wave failed as a whole, or nobody waits any more: leave the rest untouched, say so per instance.
+      const why = `not attempted after an earlier failure: ${abort.message}`;
+      for (const b of wave.batches) record(result, b, b.instanceIds.map((id) => ({ instanceId: id, code: "NotAttempted", message: why })));
+      continue;
+    }
     let batches = wave.batches;
-    let stoppedByUs: string[] = [];
+    let mayBeStopped: string[] = [];
     try {
       if (wave.stop.length) {
         opts.log(`wave ${i + 1}/${plan.waves.length}: stopping ${wave.stop.length} instance(s)`);
-        await markStopping(client, wave.stop, key.keyPairId as string);
+        await markStopping(client, wave.stop, opts.resourceId);
+        // From here on any of them may be stopped, even if the StopInstances answer is lost.
+        mayBeStopped = wave.stop;
         const refused = await changePower(client, wave.stop, "stop", opts.forceStop);
         const refusedIds = new Set(refused.map((f) => f.instanceId));
-        stoppedByUs = wave.stop.filter((id) => !refusedIds.has(id));
-        const late = await waitForStatus(client, stoppedByUs, "Stopped", waitOpts(opts));
+        const late = await waitForStatus(client, wave.stop.filter((id) => !refusedIds.has(id)), "Stopped", waitOpts(opts));
         const blocked = [...refused, ...late];
         result.failures.push(...blocked.map((f) => ({ ...f, action: "StopInstances" as const })));
         const skip = new Set(blocked.map((f) => f.instanceId));
@@ -53,9 +66,13 @@ export async function executePlan(client: EnsClient, key: KeyPairRef, plan: Plan
           if (total > 3 && (done % 10 === 0 || done === total)) opts.log(`${done}/${total} key pair call(s) done`);
         }),
       );
+    } catch (e) {
+      abort = e instanceof EnsError ? e : new EnsError("ClientError", String((e as Error)?.message ?? e), "StopInstances");
+      const pending = batches.flatMap((b) => b.instanceIds).filter((id) => !result.succeeded.has(id) && !result.failures.some((f) => f.instanceId === id));
+      result.failures.push(...pending.map((id) => ({ instanceId: id, action: "StopInstances" as const, code: abort!.code, message: abort!.message })));
     } finally {
       // Whatever happened above, start again exactly what this wave stopped.
-      if (stoppedByUs.length) await restart(client, stoppedByUs, opts, result);
+      if (mayBeStopped.length) await restart(client, mayBeStopped, opts, result);
     }
   }
   return result;
@@ -89,20 +106,11 @@ function record(result: ExecutionResult, b: Batch, outcome: InstanceFailure[] | 
   if (outcome !== "ok") result.failures.push(...outcome.map((f) => ({ ...f, action: b.action })));
 }
 
+/** Starts again what a wave may have stopped; whatever does not come back is reported, never dropped. */
 async function restart(client: EnsClient, ids: string[], opts: ExecuteOptions, result: ExecutionResult) {
-  opts.log(`starting ${ids.length} instance(s) stopped by this operation`);
   let problems: InstanceFailure[];
   try {
-    // An instance refused here may still be Stopping: wait for Stopped, then try it once more.
-    const refused = await changePower(client, ids, "start");
-    if (refused.length) {
-      const again = refused.map((f) => f.instanceId);
-      await waitForStatus(client, again, "Stopped", waitOpts(opts));
-      await changePower(client, again, "start");
-    }
-    problems = await waitForStatus(client, ids, "Running", waitOpts(opts));
-    const stuck = new Set(problems.map((p) => p.instanceId));
-    await clearStopMarks(client, ids.filter((id) => !stuck.has(id)));
+    problems = await startAgain(client, ids, waitOpts(opts));
   } catch (e) {
     const err = e as EnsError;
     problems = ids.map((id) => ({ instanceId: id, code: err.code ?? "ClientError", message: err.message }));

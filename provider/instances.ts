@@ -55,34 +55,52 @@ export async function waitForStatus(client: EnsClient, ids: string[], status: "S
 }
 
 /**
- * Crash marks. Before stopping instances the provider tags them; it untags them once they run again. If the process
- * dies in between (SIGKILL, lost machine), the next operation on the same key pair finds the tags and starts those
- * instances first, so nothing the provider stopped stays stopped.
+ * Crash marks. Before stopping instances the provider tags them with the resource's ID; it untags them once they run
+ * again. If the process dies in between (SIGKILL, lost machine), the next operation of that resource (or `diff`,
+ * which then asks for an update) finds the tags and starts those instances first, so nothing stays stopped.
  */
-export const STOP_MARK = "pulumi-ens-keypair:stopped-for";
+export const STOP_MARK = "pulumi-ens-keypair:stopped-by";
 const TAG_BATCH = 50; // ResourceId.N limit of TagResources / UntagResources
 
-export async function markStopping(client: EnsClient, ids: string[], keyPairId: string): Promise<void> {
-  await Promise.all(chunk(ids, TAG_BATCH).map((b) => client.tagResources(b, [{ Key: STOP_MARK, Value: keyPairId }])));
+export async function markStopping(client: EnsClient, ids: string[], resourceId: string): Promise<void> {
+  await Promise.all(chunk(ids, TAG_BATCH).map((b) => client.tagResources(b, [{ Key: STOP_MARK, Value: resourceId }])));
 }
 
 export async function clearStopMarks(client: EnsClient, ids: string[]): Promise<void> {
   await Promise.all(chunk(ids, TAG_BATCH).map((b) => client.untagResources(b, [STOP_MARK])));
 }
 
-/** Starts (and unmarks) the instances among `scope` that an interrupted run stopped for this key pair. */
-export async function recoverInterrupted(client: EnsClient, keyPairId: string, scope: readonly string[], opts: WaitOptions): Promise<InstanceFailure[]> {
+/**
+ * Instances an interrupted run left marked: those marked by this resource, and marked ones among `scope` (a create
+ * re-run after a crash has a new resource ID but the same instances). One ListTagResources call (plus pages).
+ */
+export async function findMarked(client: EnsClient, resourceId: string, scope: readonly string[]): Promise<string[]> {
   const inScope = new Set(scope);
-  const marked = [...new Set((await client.listTagResources({ tag: { Key: STOP_MARK, Value: keyPairId } })).map((t) => t.ResourceId))].filter((id) => inScope.has(id));
+  const tags = await client.listTagResources({ tag: { Key: STOP_MARK } });
+  return [...new Set(tags.filter((t) => t.TagKey === STOP_MARK && (t.TagValue === resourceId || inScope.has(t.ResourceId))).map((t) => t.ResourceId))];
+}
+
+/** Starts (and unmarks) the instances that an interrupted run of this resource left stopped. */
+export async function recoverInterrupted(client: EnsClient, resourceId: string, scope: readonly string[], opts: WaitOptions): Promise<InstanceFailure[]> {
+  const marked = await findMarked(client, resourceId, scope);
   if (!marked.length) return [];
   opts.onProgress?.(`${marked.length} instance(s) were left stopped by an interrupted run: starting them first`);
-  const live = await client.describeInstancesById(marked);
-  const stopping = marked.filter((id) => live.get(id)?.Status === "Stopping");
+  return startAgain(client, marked, opts);
+}
+
+/**
+ * Brings instances this provider stopped back to Running: starts those Stopped (after Stopping settles), waits for
+ * Running, and removes their crash marks. Returns those that did not get there.
+ */
+export async function startAgain(client: EnsClient, ids: string[], opts: WaitOptions): Promise<InstanceFailure[]> {
+  const live = await client.describeInstancesById(ids);
+  const stopping = ids.filter((id) => live.get(id)?.Status === "Stopping");
   if (stopping.length) await waitForStatus(client, stopping, "Stopped", opts);
-  const toStart = marked.filter((id) => ["Stopped", "Stopping"].includes(live.get(id)?.Status ?? ""));
+  const toStart = ids.filter((id) => ["Stopped", "Stopping"].includes(live.get(id)?.Status ?? ""));
+  if (toStart.length) opts.onProgress?.(`starting ${toStart.length} instance(s) stopped by this provider`);
   const refused = toStart.length ? await changePower(client, toStart, "start") : [];
-  const late = await waitForStatus(client, marked.filter((id) => live.has(id)), "Running", opts);
+  const late = await waitForStatus(client, ids.filter((id) => live.has(id)), "Running", opts);
   const failed = new Set([...refused, ...late].map((f) => f.instanceId));
-  await clearStopMarks(client, marked.filter((id) => live.has(id) && !failed.has(id)));
+  await clearStopMarks(client, ids.filter((id) => live.has(id) && !failed.has(id)));
   return [...refused, ...late];
 }

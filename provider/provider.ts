@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { EnsClient, KeyPair, KeyPairRef } from "./ens";
 import { executePlan, ExecutionResult } from "./execute";
 import { LiveInstance, Plan, planBinding } from "./plan";
-import { recoverInterrupted } from "./instances";
+import { findMarked, recoverInterrupted } from "./instances";
 import { ConfigSource, getClient, readSettings, useStackConfig } from "./settings";
 import { AttachmentInputs, checkInputs, DEFAULTS, isUnknown } from "./validate";
 
@@ -36,7 +36,14 @@ export async function configure(req: { config: ConfigSource }): Promise<void> {
 export async function check(olds: Props, news: Props) {
   const { inputs, failures, warnings } = checkInputs(news);
   for (const w of warnings) warn(w);
-  if (!failures.length) failures.push(...(await checkLive(olds, inputs)));
+  if (!failures.length) {
+    try {
+      failures.push(...(await checkLive(olds, inputs)));
+    } catch (e) {
+      // Settings and credential problems: one clear line in preview rather than a stack trace.
+      failures.push({ property: "", reason: (e as Error).message });
+    }
+  }
   return { inputs, failures };
 }
 
@@ -63,7 +70,7 @@ async function checkLive(olds: Props, inputs: Props): Promise<{ property: string
   return failures;
 }
 
-export async function diff(_id: string, olds: Props, news: Props) {
+export async function diff(id: string, olds: Props, news: Props) {
   const replaces: string[] = [];
   if (news.keyPairId !== undefined && (isUnknown(news.keyPairId) || news.keyPairId !== olds.keyPairId)) replaces.push("keyPairId");
   if (news.keyPairName !== undefined && (isUnknown(news.keyPairName) || news.keyPairName !== olds.keyPairName)) replaces.push("keyPairName");
@@ -73,8 +80,18 @@ export async function diff(_id: string, olds: Props, news: Props) {
     setDiffers(news.instanceIds, olds.instanceIds) ||
     // Partial failures or drift: state says fewer (or more) are bound than wanted, so an update converges.
     setDiffers(news.instanceIds, olds.attachedInstanceIds) ||
-    ["stopInstances", "maxStoppedInstances", "forceStop", "stopTimeoutSeconds"].some((k) => news[k] !== olds[k]);
+    ["stopInstances", "maxStoppedInstances", "forceStop", "stopTimeoutSeconds"].some((k) => news[k] !== olds[k]) ||
+    (await leftStopped(id, olds, news));
   return { changes, replaces, deleteBeforeReplace: false };
+}
+
+/** An interrupted run of a stop-first attachment may have left instances stopped: then an update must finish the job. */
+async function leftStopped(id: string, olds: Props, news: Props): Promise<boolean> {
+  if (olds.stopInstances !== true && news.stopInstances !== true) return false;
+  const scope = union(olds.attachedInstanceIds ?? [], Array.isArray(news.instanceIds) ? news.instanceIds.filter((i: unknown) => !isUnknown(i)) : []);
+  const marked = await findMarked(getClient(), id, scope);
+  if (marked.length) warn(`${marked.length} instance(s) were left stopped by an interrupted run: this update starts them again`);
+  return marked.length > 0;
 }
 
 export async function create(inputs: Props) {
@@ -91,7 +108,7 @@ export async function update(id: string, olds: Props, news: Props) {
   return { outs: outputs(news as AttachmentInputs, key, attached) };
 }
 
-export async function deleteResource(_id: string, props: Props): Promise<void> {
+export async function deleteResource(id: string, props: Props): Promise<void> {
   const client = getClient();
   const key = await client.findKeyPair({ keyPairId: props.keyPairId });
   if (!key) {
@@ -99,8 +116,8 @@ export async function deleteResource(_id: string, props: Props): Promise<void> {
     return;
   }
   const touched = union(props.attachedInstanceIds ?? [], props.instanceIds ?? []);
-  const plan = await observeAndPlan(client, key, { ...(props as AttachmentInputs), instanceIds: [] }, touched, props.stopInstances === true);
-  const result = await run(client, key, plan, props as AttachmentInputs);
+  const plan = await observeAndPlan(client, key, { ...(props as AttachmentInputs), instanceIds: [] }, touched, id, props.stopInstances === true);
+  const result = await run(client, key, plan, props as AttachmentInputs, id);
   if (result.failures.length || result.leftStopped.length) {
     throw new Error(`could not detach key pair ${key.KeyPairName} from ${result.failures.length + result.leftStopped.length} instance(s); the resource stays in the stack, run pulumi destroy again:\n${reasons(result).join("\n")}`);
   }
@@ -130,6 +147,9 @@ export function parseImportId(id: string): { keyPairId: string; instanceIds: str
 }
 
 async function prepare(inputs: Props): Promise<{ client: EnsClient; key: KeyPair }> {
+  // The engine always checks first; callers of the provider API may not.
+  const invalid = checkInputs(inputs).failures;
+  if (invalid.length) throw new Error(invalid.map((f) => `${f.property}: ${f.reason}`).join("\n"));
   const client = getClient();
   const ref: KeyPairRef = inputs.keyPairId ? { keyPairId: inputs.keyPairId } : { keyPairName: inputs.keyPairName };
   const key = await client.findKeyPair(ref);
@@ -142,11 +162,11 @@ async function prepare(inputs: Props): Promise<{ client: EnsClient; key: KeyPair
 
 /** Plans against live facts, refuses bad plans before any change, executes, and returns the set now bound. */
 async function converge(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[], id: string, provider: unknown, mayHaveStopped: boolean): Promise<string[]> {
-  const plan = await observeAndPlan(client, key, inputs, attachedBefore, mayHaveStopped);
-  const result = await run(client, key, plan, inputs);
-  const stillAttached = new Set([...attachedBefore, ...plan.alreadyAttached]);
-  for (const gone of plan.alreadyDetached) stillAttached.delete(gone);
+  const plan = await observeAndPlan(client, key, inputs, attachedBefore, id, mayHaveStopped);
+  const result = await run(client, key, plan, inputs, id);
+  // Start from what ENS had bound when we looked (adopted + about to be detached), then apply what succeeded.
   const detaching = new Set(plan.waves.flatMap((w) => w.batches.filter((b) => b.action === "DetachKeyPair").flatMap((b) => b.instanceIds)));
+  const stillAttached = new Set([...plan.alreadyAttached, ...detaching]);
   for (const ok of result.succeeded) (detaching.has(ok) ? stillAttached.delete(ok) : stillAttached.add(ok));
   const attached = [...stillAttached].sort();
   if (result.failures.length || result.leftStopped.length) {
@@ -162,11 +182,11 @@ async function converge(client: EnsClient, key: KeyPair, inputs: AttachmentInput
  * Reads the live facts and plans. `mayHaveStopped`: this resource stops instances (now or before), so an interrupted
  * earlier run may have left some stopped: look for its marks first (one ListTagResources call).
  */
-async function observeAndPlan(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[], mayHaveStopped: boolean): Promise<Plan> {
+async function observeAndPlan(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[], id: string, mayHaveStopped: boolean): Promise<Plan> {
   const ids = union(inputs.instanceIds, attachedBefore);
   const waits = { timeoutMs: (inputs.stopTimeoutSeconds ?? 300) * 1000, pollIntervalMs: readSettings().pollIntervalMs, onProgress: log };
   if (mayHaveStopped) {
-    const unrecovered = await recoverInterrupted(client, key.KeyPairId, ids, waits);
+    const unrecovered = await recoverInterrupted(client, id, ids, waits);
     for (const f of unrecovered) warn(`${f.instanceId} was stopped by an interrupted run and could not be started again: ${f.code}: ${f.message}`);
   }
   const described = await settle(client, ids, waits);
@@ -201,8 +221,13 @@ async function settle(client: EnsClient, ids: string[], waits: { timeoutMs: numb
   }
 }
 
-function run(client: EnsClient, key: KeyPair, plan: Plan, inputs: AttachmentInputs): Promise<ExecutionResult> {
+/** The dynamic-provider host can outlive a killed CLI (it runs in its own process group); its parent then changes. */
+const startParent = process.ppid;
+
+function run(client: EnsClient, key: KeyPair, plan: Plan, inputs: AttachmentInputs, resourceId: string): Promise<ExecutionResult> {
   return executePlan(client, { keyPairId: key.KeyPairId }, plan, {
+    resourceId,
+    stillWanted: () => process.ppid === startParent,
     forceStop: inputs.forceStop ?? false,
     stopTimeoutMs: (inputs.stopTimeoutSeconds ?? 300) * 1000,
     pollIntervalMs: readSettings().pollIntervalMs,

@@ -52,9 +52,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, config: Confi
   return {
     endpoint,
     credentials,
-    maxConcurrentCalls: positiveInt(pick("ens:maxConcurrentCalls", "ENS_MAX_CONCURRENT_CALLS"), DEFAULT_BUDGET.maxConcurrent, "ens:maxConcurrentCalls"),
-    callsPerSecond: positiveInt(pick("ens:callsPerSecond", "ENS_CALLS_PER_SECOND"), DEFAULT_BUDGET.perSecond, "ens:callsPerSecond"),
-    pollIntervalMs: positiveInt(pick("ens:pollIntervalMs", "ENS_POLL_INTERVAL_MS"), 2000, "ens:pollIntervalMs"),
+    maxConcurrentCalls: positiveInt(pick("ens:maxConcurrentCalls", "ENS_MAX_CONCURRENT_CALLS"), DEFAULT_BUDGET.maxConcurrent, "ens:maxConcurrentCalls / ENS_MAX_CONCURRENT_CALLS"),
+    callsPerSecond: positiveInt(pick("ens:callsPerSecond", "ENS_CALLS_PER_SECOND"), DEFAULT_BUDGET.perSecond, "ens:callsPerSecond / ENS_CALLS_PER_SECOND"),
+    pollIntervalMs: positiveInt(pick("ens:pollIntervalMs", "ENS_POLL_INTERVAL_MS"), 2000, "ens:pollIntervalMs / ENS_POLL_INTERVAL_MS"),
     signatureAlgorithm: pick("ens:signatureAlgorithm", "ENS_SIGNATURE_ALGORITHM") === "v2" ? "v2" : undefined,
   };
 }
@@ -78,6 +78,6 @@ export function getClient(settings: Settings = readSettings()): EnsClient {
 function positiveInt(raw: string | undefined, fallback: number | undefined, name: string): number {
   if (raw === undefined || raw === "") return fallback as number;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number of at least 1, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} (stack config / environment) must be a whole number of at least 1, got "${raw}"`);
   return n;
 }

@@ -235,8 +235,8 @@ export class EnsClient {
     await this.call("UntagResources", { ResourceType: "instance", ResourceId: instanceIds, TagKey: tagKeys });
   }
 
-  /** Every tagged instance matching `tag` (all pages). */
-  async listTagResources(req: { instanceIds?: string[]; tag?: T.Tag }): Promise<T.TagResource[]> {
+  /** Tags of the instances matching `tag` (a key, optionally with a value), all pages. */
+  async listTagResources(req: { instanceIds?: string[]; tag?: { Key: string; Value?: string } }): Promise<T.TagResource[]> {
     const out: T.TagResource[] = [];
     let nextToken: string | undefined;
     do {

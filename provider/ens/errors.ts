@@ -41,12 +41,18 @@ export function toEnsError(err: unknown, action: string): EnsError {
   if (status !== undefined || data.Code !== undefined) {
     // A service error body: {RequestId, HostId, Code, Message}.
     const code = String(data.Code ?? e.code ?? "UnknownError");
-    const message = String(data.Message ?? stripCodePrefix(String(e.message ?? ""), code));
+    const message = String(data.Message ?? stripCodePrefix(String(e.message ?? ""), code)) + credentialHint(code);
     return new EnsError(code, `${action}: ${code}: ${message}`, action, status, data.RequestId, isRetryable(code, status));
   }
   const raw = String(e.message ?? err);
   const netCode = String(e.code ?? e.cause?.code ?? netCodeFromMessage(raw) ?? "ClientError");
   return new EnsError(netCode, `${action}: ${netCode}: ${raw}`, action, undefined, undefined, isRetryable(netCode, undefined));
+}
+
+/** ENS refused the access key: say which settings hold it (never their values). */
+function credentialHint(code: string): string {
+  if (!/^(SignatureDoesNotMatch|IncompleteSignature|InvalidAccessKeyId|InvalidSecurityToken|SignatureNonceUsed)/.test(code)) return "";
+  return " Check the access key: ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET (or ALICLOUD_ACCESS_KEY / ALICLOUD_SECRET_KEY), or stack config alicloud:accessKey / alicloud:secretKey.";
 }
 
 function netCodeFromMessage(message: string): string | undefined {

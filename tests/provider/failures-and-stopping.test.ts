@@ -164,6 +164,27 @@ describe("stop first", () => {
   }, 120000);
 });
 
+describe("a fault mid-way loses nothing", () => {
+  it("when a later wave fails as a whole, the state keeps what earlier waves bound and nothing stays stopped", async () => {
+    // 30 stopped instances fill one batch that needs no stop; the 10 running ones need a wave of their own.
+    const stopped = instanceIds(371, 30);
+    const runningOnes = instanceIds(341, 10);
+    for (const id of stopped) env.emu.world.setInstanceStatus(id, "Stopped");
+    for (const id of runningOnes) env.emu.world.setInstanceStatus(id, "Running");
+    const inputs = await checked(env, { keyPairId: key.keyPairId, instanceIds: [...stopped, ...runningOnes], stopInstances: true });
+    // Marking before the stop fails every time: the wave that needs stopping cannot start.
+    env.emu.setFaults({ errorRate: 1, actions: ["TagResources"] });
+    const err = await env.provider.create(inputs).then(() => undefined, (e) => e);
+    env.emu.setFaults({});
+    expect(err.properties.attachedInstanceIds).toEqual([...stopped].sort());
+    expect(err.reasons).toHaveLength(runningOnes.length);
+    expect(err.reasons.every((r: string) => /: StopInstances failed: ServiceUnavailable: /.test(r))).toBe(true);
+    expect(env.calls("StopInstances")).toHaveLength(0);
+    expect(statusOf(runningOnes).every((s) => s === "Running")).toBe(true);
+    await env.provider.delete(err.id, err.properties);
+  }, 120000);
+});
+
 describe("crash marks", () => {
   it("tags instances before stopping them and leaves no tag behind", async () => {
     const ids = instanceIds(351, 4);
@@ -180,7 +201,7 @@ describe("crash marks", () => {
     const ids = instanceIds(361, 6);
     // What a run killed between StopInstances and StartInstances leaves behind: marked, stopped instances.
     const client = new EnsClient({ endpoint: env.emu.url, credentials: { accessKeyId: env.emu.accessKeyId, accessKeySecret: env.emu.accessKeySecret } });
-    await client.tagResources(ids, [{ Key: STOP_MARK, Value: key.keyPairId }]);
+    await client.tagResources(ids, [{ Key: STOP_MARK, Value: `${key.keyPairId}:att-deadbeef` }]);
     for (const id of ids) env.emu.world.setInstanceStatus(id, "Stopped");
     const { id, outs } = await env.provider.create(await checked(env, { keyPairId: key.keyPairId, instanceIds: ids, stopInstances: true }));
     expect(outs.attachedInstanceIds).toHaveLength(6);
@@ -188,6 +209,19 @@ describe("crash marks", () => {
     expect(env.emu.state().instances.filter((i) => ids.includes(i.instanceId)).every((i) => !(STOP_MARK in i.tags))).toBe(true);
     expect(env.logs.some((l) => l.includes("6 instance(s) were left stopped by an interrupted run"))).toBe(true);
     await env.provider.delete(id, { ...outs });
+  });
+
+  it("diff asks for an update when an interrupted run of this resource left marks, even with unchanged inputs", async () => {
+    const ids = instanceIds(371, 3);
+    const outs = { keyPairId: key.keyPairId, keyPairName: "ops-key", instanceIds: ids, attachedInstanceIds: ids, stopInstances: true, maxStoppedInstances: 30, forceStop: false, stopTimeoutSeconds: 300 };
+    const news = { ...outs, attachedInstanceIds: undefined };
+    const id = `${key.keyPairId}:att-0badf00d`;
+    expect((await env.provider.diff(id, outs, news)).changes).toBe(false);
+    const client = new EnsClient({ endpoint: env.emu.url, credentials: { accessKeyId: env.emu.accessKeyId, accessKeySecret: env.emu.accessKeySecret } });
+    // Marked by this resource, on an instance it no longer names (the user reverted a change after the crash).
+    await client.tagResources(instanceIds(380, 1), [{ Key: STOP_MARK, Value: id }]);
+    expect((await env.provider.diff(id, outs, news)).changes).toBe(true);
+    await client.untagResources(instanceIds(380, 1), [STOP_MARK]);
   });
 });
 

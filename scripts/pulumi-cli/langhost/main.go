@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/logging"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
@@ -41,6 +42,7 @@ func main() {
 	logging.InitLogging(false, 0, false)
 
 	host := &nodeHost{tracing: *tracing}
+	go exitWithEngine()
 	if flag.NArg() > 0 {
 		host.engineAddress = flag.Arg(0)
 	}
@@ -289,4 +291,15 @@ func readJSON(path string, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+// exitWithEngine ends this host when the engine that started it is gone (for example after a SIGKILL of the CLI,
+// which does not reach plugins in their own process groups): the parent process id then changes.
+func exitWithEngine() {
+	parent := os.Getppid()
+	for range time.Tick(time.Second) {
+		if os.Getppid() != parent {
+			os.Exit(1)
+		}
+	}
 }
