@@ -8,7 +8,7 @@ export interface ExecuteOptions {
   /** Written into the crash marks of stopped instances. */
   resourceId: string;
   /** Asked before each wave: false once nobody waits for the result (the engine died), so no new wave starts. */
-  stillWanted?: () => boolean;
+  stillWanted?: () => Promise<boolean>;
   forceStop: boolean;
   stopTimeoutMs: number;
   pollIntervalMs: number;
@@ -36,7 +36,7 @@ export async function executePlan(client: EnsClient, key: KeyPairRef, plan: Plan
   let done = 0;
   let abort: EnsError | undefined;
   for (const [i, wave] of plan.waves.entries()) {
-    if (!abort && opts.stillWanted && !opts.stillWanted()) abort = new EnsError("Interrupted", "the Pulumi engine is gone", "StopInstances");
+    if (!abort && opts.stillWanted && !(await opts.stillWanted())) abort = new EnsError("Interrupted", "the Pulumi engine is gone", "StopInstances");
     if (abort) {
       // An earlier wave failed as a whole, or nobody waits any more: leave the rest untouched, say so per instance.
       const why = `not attempted after an earlier failure: ${abort.message}`;

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { EnsClient, KeyPair, KeyPairRef } from "./ens";
+import { engineAlive, tracked } from "./engine";
 import { executePlan, ExecutionResult } from "./execute";
 import { LiveInstance, Plan, planBinding } from "./plan";
 import { findMarked, recoverInterrupted } from "./instances";
@@ -85,30 +86,43 @@ export async function diff(id: string, olds: Props, news: Props) {
   return { changes, replaces, deleteBeforeReplace: false };
 }
 
-/** An interrupted run of a stop-first attachment may have left instances stopped: then an update must finish the job. */
+/**
+ * An interrupted run may have left instances stopped: then an update must finish the job. Asked whatever the inputs
+ * say (one ListTagResources call), since a user may revert a stop-first change after the crash.
+ */
 async function leftStopped(id: string, olds: Props, news: Props): Promise<boolean> {
-  if (olds.stopInstances !== true && news.stopInstances !== true) return false;
   const scope = union(olds.attachedInstanceIds ?? [], Array.isArray(news.instanceIds) ? news.instanceIds.filter((i: unknown) => !isUnknown(i)) : []);
   const marked = await findMarked(getClient(), id, scope);
   if (marked.length) warn(`${marked.length} instance(s) were left stopped by an interrupted run: this update starts them again`);
   return marked.length > 0;
 }
 
-export async function create(inputs: Props) {
+export function create(inputs: Props) {
+  return tracked(() => createAttachment(inputs));
+}
+
+export function update(id: string, olds: Props, news: Props) {
+  return tracked(() => updateAttachment(id, olds, news));
+}
+
+export function deleteResource(id: string, props: Props): Promise<void> {
+  return tracked(() => deleteAttachment(id, props));
+}
+
+async function createAttachment(inputs: Props) {
   const { client, key } = await prepare(inputs);
   const id = `${key.KeyPairId}:att-${randomBytes(4).toString("hex")}`;
-  const attached = await converge(client, key, inputs as AttachmentInputs, [], id, inputs[PROVIDER_KEY], inputs.stopInstances === true);
+  const attached = await converge(client, key, inputs as AttachmentInputs, [], id, inputs[PROVIDER_KEY]);
   return { id, outs: outputs(inputs as AttachmentInputs, key, attached) };
 }
 
-export async function update(id: string, olds: Props, news: Props) {
+async function updateAttachment(id: string, olds: Props, news: Props) {
   const { client, key } = await prepare(news);
-  const mayHaveStopped = news.stopInstances === true || olds.stopInstances === true;
-  const attached = await converge(client, key, news as AttachmentInputs, olds.attachedInstanceIds ?? [], id, news[PROVIDER_KEY], mayHaveStopped);
+  const attached = await converge(client, key, news as AttachmentInputs, olds.attachedInstanceIds ?? [], id, news[PROVIDER_KEY]);
   return { outs: outputs(news as AttachmentInputs, key, attached) };
 }
 
-export async function deleteResource(id: string, props: Props): Promise<void> {
+async function deleteAttachment(id: string, props: Props): Promise<void> {
   const client = getClient();
   const key = await client.findKeyPair({ keyPairId: props.keyPairId });
   if (!key) {
@@ -116,7 +130,7 @@ export async function deleteResource(id: string, props: Props): Promise<void> {
     return;
   }
   const touched = union(props.attachedInstanceIds ?? [], props.instanceIds ?? []);
-  const plan = await observeAndPlan(client, key, { ...(props as AttachmentInputs), instanceIds: [] }, touched, id, props.stopInstances === true);
+  const plan = await observeAndPlan(client, key, { ...(props as AttachmentInputs), instanceIds: [] }, touched, id);
   const result = await run(client, key, plan, props as AttachmentInputs, id);
   if (result.failures.length || result.leftStopped.length) {
     throw new Error(`could not detach key pair ${key.KeyPairName} from ${result.failures.length + result.leftStopped.length} instance(s); the resource stays in the stack, run pulumi destroy again:\n${reasons(result).join("\n")}`);
@@ -161,8 +175,8 @@ async function prepare(inputs: Props): Promise<{ client: EnsClient; key: KeyPair
 }
 
 /** Plans against live facts, refuses bad plans before any change, executes, and returns the set now bound. */
-async function converge(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[], id: string, provider: unknown, mayHaveStopped: boolean): Promise<string[]> {
-  const plan = await observeAndPlan(client, key, inputs, attachedBefore, id, mayHaveStopped);
+async function converge(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[], id: string, provider: unknown): Promise<string[]> {
+  const plan = await observeAndPlan(client, key, inputs, attachedBefore, id);
   const result = await run(client, key, plan, inputs, id);
   // Start from what ENS had bound when we looked (adopted + about to be detached), then apply what succeeded.
   const detaching = new Set(plan.waves.flatMap((w) => w.batches.filter((b) => b.action === "DetachKeyPair").flatMap((b) => b.instanceIds)));
@@ -179,16 +193,14 @@ async function converge(client: EnsClient, key: KeyPair, inputs: AttachmentInput
 }
 
 /**
- * Reads the live facts and plans. `mayHaveStopped`: this resource stops instances (now or before), so an interrupted
- * earlier run may have left some stopped: look for its marks first (one ListTagResources call).
+ * Reads the live facts and plans. First, instances an interrupted earlier run left stopped (crash marks) are started
+ * again (one ListTagResources call).
  */
-async function observeAndPlan(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[], id: string, mayHaveStopped: boolean): Promise<Plan> {
+async function observeAndPlan(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[], id: string): Promise<Plan> {
   const ids = union(inputs.instanceIds, attachedBefore);
   const waits = { timeoutMs: (inputs.stopTimeoutSeconds ?? 300) * 1000, pollIntervalMs: readSettings().pollIntervalMs, onProgress: log };
-  if (mayHaveStopped) {
-    const unrecovered = await recoverInterrupted(client, id, ids, waits);
-    for (const f of unrecovered) warn(`${f.instanceId} was stopped by an interrupted run and could not be started again: ${f.code}: ${f.message}`);
-  }
+  const unrecovered = await recoverInterrupted(client, id, ids, waits);
+  for (const f of unrecovered) warn(`${f.instanceId} was stopped by an interrupted run and could not be started again: ${f.code}: ${f.message}`);
   const described = await settle(client, ids, waits);
   const live = new Map<string, LiveInstance>([...described].map(([id, i]) => [id, { status: i.Status, keyPairName: i.KeyPairName || undefined }]));
   const plan = planBinding({
@@ -221,13 +233,10 @@ async function settle(client: EnsClient, ids: string[], waits: { timeoutMs: numb
   }
 }
 
-/** The dynamic-provider host can outlive a killed CLI (it runs in its own process group); its parent then changes. */
-const startParent = process.ppid;
-
 function run(client: EnsClient, key: KeyPair, plan: Plan, inputs: AttachmentInputs, resourceId: string): Promise<ExecutionResult> {
   return executePlan(client, { keyPairId: key.KeyPairId }, plan, {
     resourceId,
-    stillWanted: () => process.ppid === startParent,
+    stillWanted: () => engineAlive(),
     forceStop: inputs.forceStop ?? false,
     stopTimeoutMs: (inputs.stopTimeoutSeconds ?? 300) * 1000,
     pollIntervalMs: readSettings().pollIntervalMs,

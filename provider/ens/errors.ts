@@ -52,7 +52,7 @@ export function toEnsError(err: unknown, action: string): EnsError {
 /** ENS refused the access key: say which settings hold it (never their values). */
 function credentialHint(code: string): string {
   if (!/^(SignatureDoesNotMatch|IncompleteSignature|InvalidAccessKeyId|InvalidSecurityToken|SignatureNonceUsed)/.test(code)) return "";
-  return " Check the access key: ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET (or ALICLOUD_ACCESS_KEY / ALICLOUD_SECRET_KEY), or stack config alicloud:accessKey / alicloud:secretKey.";
+  return " ENS refused the access key: set a valid pair in ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (or ALICLOUD_ACCESS_KEY / ALICLOUD_SECRET_KEY), or in stack config alicloud:accessKey and alicloud:secretKey.";
 }
 
 function netCodeFromMessage(message: string): string | undefined {

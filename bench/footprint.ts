@@ -1,0 +1,161 @@
+/**
+ * Scenario 5: what the package costs around the calls. With the package as users get it (npm pack, installed into
+ * a fresh folder): `__provider` bytes per resource, state bytes per resource and per instance after a real
+ * `pulumi up`, provider cold start in a fresh node process, and `pulumi up` of 50 attachments against the same
+ * stack shape of 50 no-op dynamic resources.
+ */
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { installPackedPackage } from "../tests/helpers/installed-package";
+import { PulumiStack } from "../tests/helpers/pulumi-cli";
+import { BenchOptions, benchEnv, BenchEnv, callBound, ids, Row, servedCalls, sum } from "./lib";
+
+const PER_RESOURCE = 20;
+
+const PROGRAM = `
+const pulumi = require("@pulumi/pulumi");
+const cfg = new pulumi.Config();
+const count = cfg.requireNumber("count");
+const ids = (r) => Array.from({ length: ${PER_RESOURCE} }, (_, i) => "i-emu" + String(r * ${PER_RESOURCE} + i + 1).padStart(8, "0"));
+if (cfg.require("mode") === "noop") {
+  const noop = { async create(inputs) { return { id: "noop", outs: inputs }; } };
+  for (let r = 0; r < count; r++) new pulumi.dynamic.Resource(noop, "r" + r, { instanceIds: ids(r) });
+} else {
+  const { KeyPairAttachment } = require("pulumi-ens-keypair");
+  for (let r = 0; r < count; r++) new KeyPairAttachment("a" + r, { keyPairId: cfg.require("keyPairId"), instanceIds: ids(r) });
+}
+`;
+
+export async function footprint(o: BenchOptions): Promise<Row[]> {
+  const resources = o.quick ? 10 : 50;
+  const env = await benchEnv({ instances: resources * PER_RESOURCE }, {});
+  const temp: string[] = [];
+  try {
+    o.log("footprint: npm pack + install into a fresh folder");
+    const { appDir } = installPackedPackage();
+    temp.push(appDir);
+    o.log("footprint: __provider as the SDK serializes it");
+    const app = (script: string, extraEnv: Record<string, string> = {}) => runIn(appDir, script, { ...envOf(env), ...extraEnv });
+    const providerText = await serializedProvider(app, env.keyPairId);
+    fs.writeFileSync(path.join(appDir, "provider.txt"), providerText);
+    o.log("footprint: provider cold start in a fresh process");
+    const colds = [];
+    for (let i = 0; i < 3; i++) colds.push(JSON.parse(await app(coldStartScript(env.keyPairId))));
+    const cold = colds.sort((a, b) => a.coldMs - b.coldMs)[1]; // median of 3 fresh processes
+
+    const up = async (mode: string) => {
+      o.log(`footprint: pulumi up of ${resources} ${mode} resources`);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ens-kp-bench-prog-"));
+      fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: ens-keypair-bench\nruntime: nodejs\n");
+      fs.writeFileSync(path.join(dir, "index.js"), PROGRAM);
+      fs.copyFileSync(path.join(appDir, "package.json"), path.join(dir, "package.json"));
+      fs.symlinkSync(path.join(appDir, "node_modules"), path.join(dir, "node_modules"));
+      const stack = new PulumiStack(dir, envOf(env));
+      temp.push(dir, stack.home, stack.backend);
+      await stack.init("bench");
+      await stack.config({ mode, count: resources, keyPairId: env.keyPairId });
+      const t0 = performance.now();
+      await stack.run(["up", "--yes", "--skip-preview"]);
+      const wallMs = Math.round(performance.now() - t0);
+      const deployment = JSON.parse((await stack.run(["stack", "export"])).stdout).deployment;
+      const mine = (deployment.resources ?? []).filter((r: any) => r.type.startsWith("pulumi-nodejs:dynamic"));
+      if (mine.length !== resources) throw new Error(`expected ${resources} dynamic resources in the state, found ${mine.length}`);
+      return { wallMs, resources: mine };
+    };
+    const noop = await up("noop");
+    env.emu.reset();
+    const ours = await up("attachments");
+    const calls = servedCalls(env.emu);
+    const settings = env.settings();
+    const attached = env.emu.state().instances.filter((i) => i.keyPairName).length;
+    const bytes = (r: any) => Buffer.byteLength(JSON.stringify(r));
+    const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
+    const withoutIds = (r: any) => ({ ...r, inputs: { ...r.inputs, instanceIds: [] }, outputs: { ...r.outputs, instanceIds: [], attachedInstanceIds: [] } });
+    return [
+      {
+        scenario: "5 footprint",
+        variant: "ours",
+        n: resources * PER_RESOURCE,
+        latencyMs: 0,
+        calls,
+        wallMs: ours.wallMs,
+        failures: resources * PER_RESOURCE - attached,
+        extra: {
+          resources,
+          providerBytes: Buffer.byteLength(providerText),
+          providerBytesInState: mean(ours.resources.map((r: any) => Buffer.byteLength(r.inputs.__provider))),
+          stateBytesPerResource: mean(ours.resources.map(bytes)),
+          stateBytesPerInstance: Math.round(mean(ours.resources.map((r: any) => bytes(r) - bytes(withoutIds(r)))) / PER_RESOURCE),
+          noopStateBytesPerResource: mean(noop.resources.map(bytes)),
+          noopProviderBytes: mean(noop.resources.map((r: any) => Buffer.byteLength(r.inputs.__provider))),
+          coldStartMs: cold.coldMs,
+          coldStartSinceProcessStartMs: cold.sinceStartMs,
+          warmCallMs: cold.warmMs,
+          noopUpMs: noop.wallMs,
+          // The provider's own default budget (50 calls/s) alone needs this long for the calls the up made.
+          budgetBoundMs: callBound(sum(calls), 0, settings.maxConcurrentCalls, settings.callsPerSecond ?? Infinity),
+        },
+      },
+    ];
+  } finally {
+    await env.close();
+    for (const d of temp) fs.rmSync(d, { recursive: true, force: true });
+  }
+}
+
+function envOf(env: BenchEnv): Record<string, string> {
+  return {
+    ENS_ENDPOINT: env.emu.url,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: env.emu.accessKeyId,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: env.emu.accessKeySecret,
+    ENS_POLL_INTERVAL_MS: "50",
+  };
+}
+
+/** Runs a script in the program folder in its own node process (async: the emulator answers from this one). */
+async function runIn(dir: string, script: string, env: Record<string, string>): Promise<string> {
+  const file = path.join(dir, `bench-${Math.random().toString(16).slice(2)}.js`);
+  fs.writeFileSync(file, script);
+  const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } });
+  return stdout.trim().split("\n").pop()!;
+}
+
+/** The `__provider` text exactly as the SDK serializes it (what the engine stores per resource). */
+async function serializedProvider(app: (s: string) => Promise<string>, keyPairId: string): Promise<string> {
+  const out = await app(`
+    const pulumi = require("@pulumi/pulumi");
+    const seen = [];
+    pulumi.runtime.setMocks({
+      newResource: (a) => { if (a.inputs.__provider) seen.push(a.inputs.__provider); return { id: "x", state: a.inputs }; },
+      call: () => ({}),
+    }, "proj", "stack", false);
+    const { KeyPairAttachment } = require("pulumi-ens-keypair");
+    new KeyPairAttachment("a", { keyPairId: "${keyPairId}", instanceIds: ["i-emu00000001"] });
+    setTimeout(() => process.stdout.write("\\n" + JSON.stringify(seen)), 1500);
+  `);
+  const [text] = JSON.parse(out) as string[];
+  if (!text) throw new Error("the SDK serialized no __provider");
+  return text;
+}
+
+/** Time from loading the __provider text (require-from-string, as the dynamic provider host does) to the first call's answer. */
+function coldStartScript(keyPairId: string): string {
+  const inputs = JSON.stringify({ keyPairId, instanceIds: ids(1, PER_RESOURCE) });
+  return `
+    const t0 = performance.now();
+    const text = require("fs").readFileSync("provider.txt", "utf8");
+    const p = require("require-from-string")(text).handler();
+    (async () => {
+      await p.configure({ config: { get: () => undefined } });
+      const first = await p.check({}, { __provider: text, ...${inputs} });
+      if (first.failures.length) throw new Error(JSON.stringify(first.failures));
+      const t1 = performance.now();
+      await p.check({}, { __provider: text, ...${inputs} });
+      const t2 = performance.now();
+      process.stdout.write("\\n" + JSON.stringify({ coldMs: Math.round(t1 - t0), sinceStartMs: Math.round(t1), warmMs: Math.round(t2 - t1) }));
+    })().catch((e) => { console.error(e); process.exit(1); });
+  `;
+}
