@@ -1,22 +1,9 @@
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { EmulatorOptions, RunningEmulator, startEmulator } from "../../emulator";
-import { installPackedPackage } from "./installed-package";
+import { programFolder } from "./installed-package";
 import { PulumiStack } from "./pulumi-cli";
 
 const PROGRAM = path.join(__dirname, "../e2e/program");
-let installed: string | undefined;
-
-/** A program folder as a user has it (the packed package in node_modules), one per test. */
-function freshProgramDir(): string {
-  installed ??= installPackedPackage().appDir;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ens-kp-prog-"));
-  for (const f of fs.readdirSync(PROGRAM)) fs.copyFileSync(path.join(PROGRAM, f), path.join(dir, f));
-  fs.copyFileSync(path.join(installed, "package.json"), path.join(dir, "package.json"));
-  fs.symlinkSync(path.join(installed, "node_modules"), path.join(dir, "node_modules"));
-  return dir;
-}
 
 export interface E2E {
   emu: RunningEmulator;
@@ -35,7 +22,7 @@ export async function e2eStack(opts: EmulatorOptions & { credentialsInEnv?: bool
   const keyPairId = emu.state().keyPairs.find((k) => k.keyPairName === "e2e-key")!.keyPairId;
   const env: Record<string, string> = { ENS_ENDPOINT: emu.url, ENS_POLL_INTERVAL_MS: "50" };
   if (opts.credentialsInEnv !== false) Object.assign(env, { ALIBABA_CLOUD_ACCESS_KEY_ID: emu.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: emu.accessKeySecret });
-  const stack = new PulumiStack(freshProgramDir(), env);
+  const stack = new PulumiStack(programFolder(PROGRAM), env);
   await stack.init();
   let since = 0;
   return {

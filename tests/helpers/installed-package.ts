@@ -19,3 +19,18 @@ export function installPackedPackage(): { appDir: string; tarball: string } {
   execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", tarball, `@pulumi/pulumi@${PULUMI_VERSION}`], { cwd: appDir, stdio: "pipe" });
   return { appDir, tarball };
 }
+
+let installedApp: string | undefined;
+
+/**
+ * A fresh folder holding the Pulumi program from `source`, with the packed package installed (once per test process,
+ * shared through a node_modules link): a program as a user has it.
+ */
+export function programFolder(source: string): string {
+  installedApp ??= installPackedPackage().appDir;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ens-kp-prog-"));
+  for (const f of fs.readdirSync(source)) fs.copyFileSync(path.join(source, f), path.join(dir, f));
+  fs.copyFileSync(path.join(installedApp, "package.json"), path.join(dir, "package.json"));
+  fs.symlinkSync(path.join(installedApp, "node_modules"), path.join(dir, "node_modules"));
+  return dir;
+}

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { EmulatorOptions, RunningEmulator, startEmulator } from "../../emulator";
-import { installPackedPackage } from "./installed-package";
+import { programFolder } from "./installed-package";
 import { PulumiResult, PulumiStack } from "./pulumi-cli";
 import { REL_KEYS, REL_ACCESS_KEY_ID, REL_SECRET, scanArtifact, scanTree } from "./rel-secrets";
 
@@ -17,16 +17,6 @@ export const RAW_PROGRAM = path.join(__dirname, "../reliability/programs/raw-arg
 /** Takes config `count`, `keyPairIds` and `idsPerResource`: one KeyPairAttachment per key pair. */
 export const MANY_PROGRAM = path.join(__dirname, "../reliability/programs/many");
 
-let installed: string | undefined;
-
-function programDir(program: string): string {
-  installed ??= installPackedPackage().appDir;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ens-kp-rel-prog-"));
-  for (const f of fs.readdirSync(program)) fs.copyFileSync(path.join(program, f), path.join(dir, f));
-  fs.copyFileSync(path.join(installed, "package.json"), path.join(dir, "package.json"));
-  fs.symlinkSync(path.join(installed, "node_modules"), path.join(dir, "node_modules"));
-  return dir;
-}
 
 /** A stack whose every run is scanned for the secret. */
 export class RelStack extends PulumiStack {
@@ -109,7 +99,7 @@ export async function relStack(
     ALIBABA_CLOUD_ACCESS_KEY_SECRET: REL_SECRET,
     ...env,
   };
-  const stack = new RelStack(programDir(program), Object.fromEntries(Object.entries(full).filter(([, v]) => v !== undefined)) as Record<string, string>);
+  const stack = new RelStack(programFolder(program), Object.fromEntries(Object.entries(full).filter(([, v]) => v !== undefined)) as Record<string, string>);
   await stack.init(stackName);
   return { emu, stack, keyPairId, close: () => emu.close() };
 }
