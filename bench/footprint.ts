@@ -4,12 +4,10 @@
  * `pulumi up`, provider cold start in a fresh node process, and `pulumi up` of 50 attachments against the same
  * stack shape of 50 no-op dynamic resources.
  */
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
-import { installPackedPackage } from "../tests/helpers/installed-package";
+import { installPackedPackage, runNodeIn, serializedProviderIn } from "../tests/helpers/installed-package";
 import { PulumiStack } from "../tests/helpers/pulumi-cli";
 import { BenchOptions, benchEnv, BenchEnv, callBound, ids, Row, servedCalls, sum } from "./lib";
 
@@ -38,8 +36,8 @@ export async function footprint(o: BenchOptions): Promise<Row[]> {
     const { appDir } = installPackedPackage();
     temp.push(appDir);
     o.log("footprint: __provider as the SDK serializes it");
-    const app = (script: string, extraEnv: Record<string, string> = {}) => runIn(appDir, script, { ...envOf(env), ...extraEnv });
-    const providerText = await serializedProvider(app, env.keyPairId);
+    const app = async (script: string, extraEnv: Record<string, string> = {}) => (await runNodeIn(appDir, script, { ...envOf(env), ...extraEnv })).trim().split("\n").pop()!;
+    const providerText = await serializedProviderIn(appDir, env.keyPairId, envOf(env));
     fs.writeFileSync(path.join(appDir, "provider.txt"), providerText);
     o.log("footprint: provider cold start in a fresh process");
     const colds = [];
@@ -115,31 +113,7 @@ function envOf(env: BenchEnv): Record<string, string> {
   };
 }
 
-/** Runs a script in the program folder in its own node process (async: the emulator answers from this one). */
-async function runIn(dir: string, script: string, env: Record<string, string>): Promise<string> {
-  const file = path.join(dir, `bench-${Math.random().toString(16).slice(2)}.js`);
-  fs.writeFileSync(file, script);
-  const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } });
-  return stdout.trim().split("\n").pop()!;
-}
 
-/** The `__provider` text exactly as the SDK serializes it (what the engine stores per resource). */
-async function serializedProvider(app: (s: string) => Promise<string>, keyPairId: string): Promise<string> {
-  const out = await app(`
-    const pulumi = require("@pulumi/pulumi");
-    const seen = [];
-    pulumi.runtime.setMocks({
-      newResource: (a) => { if (a.inputs.__provider) seen.push(a.inputs.__provider); return { id: "x", state: a.inputs }; },
-      call: () => ({}),
-    }, "proj", "stack", false);
-    const { KeyPairAttachment } = require("pulumi-ens-keypair");
-    new KeyPairAttachment("a", { keyPairId: "${keyPairId}", instanceIds: ["i-emu00000001"] });
-    setTimeout(() => process.stdout.write("\\n" + JSON.stringify(seen)), 1500);
-  `);
-  const [text] = JSON.parse(out) as string[];
-  if (!text) throw new Error("the SDK serialized no __provider");
-  return text;
-}
 
 /** Time from loading the __provider text (require-from-string, as the dynamic provider host does) to the first call's answer. */
 function coldStartScript(keyPairId: string): string {

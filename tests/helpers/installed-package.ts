@@ -1,7 +1,8 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 
 export const ROOT = path.resolve(__dirname, "../..");
 const PULUMI_VERSION = require(path.join(ROOT, "package.json")).devDependencies["@pulumi/pulumi"];
@@ -33,4 +34,33 @@ export function programFolder(source: string): string {
   fs.copyFileSync(path.join(installedApp, "package.json"), path.join(dir, "package.json"));
   fs.symlinkSync(path.join(installedApp, "node_modules"), path.join(dir, "node_modules"));
   return dir;
+}
+
+/**
+ * Runs a script in a program folder in a node process of its own, with only PATH, HOME and `env` (async: an emulator
+ * answering it may live in the calling process). Returns its standard output.
+ */
+export async function runNodeIn(dir: string, script: string, env: Record<string, string> = {}): Promise<string> {
+  const file = path.join(dir, `step-${Math.random().toString(16).slice(2)}.js`);
+  fs.writeFileSync(file, script);
+  const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } });
+  return stdout;
+}
+
+/** The `__provider` text exactly as the installed SDK serializes it for one resource (what the engine stores). */
+export async function serializedProviderIn(dir: string, keyPairId: string, env: Record<string, string> = {}): Promise<string> {
+  const out = await runNodeIn(dir, `
+    const pulumi = require("@pulumi/pulumi");
+    const seen = [];
+    pulumi.runtime.setMocks({
+      newResource: (a) => { if (a.inputs.__provider) seen.push(a.inputs.__provider); return { id: "x", state: a.inputs }; },
+      call: () => ({}),
+    }, "proj", "stack", false);
+    const { KeyPairAttachment } = require("pulumi-ens-keypair");
+    new KeyPairAttachment("a", { keyPairId: ${JSON.stringify(keyPairId)}, instanceIds: ["i-emu00000001"] });
+    setTimeout(() => process.stdout.write("\\n" + JSON.stringify(seen)), 1500);
+  `, env);
+  const [text] = JSON.parse(out.trim().split("\n").pop()!) as string[];
+  if (!text) throw new Error("the SDK serialized no __provider");
+  return text;
 }

@@ -1,9 +1,7 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import fs from "node:fs";
 import path from "node:path";
 import { startEmulator, RunningEmulator } from "../../emulator";
-import { installPackedPackage } from "../helpers/installed-package";
+import { installPackedPackage, runNodeIn, serializedProviderIn } from "../helpers/installed-package";
 
 /**
  * Does what the Pulumi engine does with the package installed from `npm pack`: the SDK resource serializes its
@@ -21,28 +19,11 @@ beforeAll(async () => {
 }, 120000);
 afterAll(() => emu.close());
 
-/** Runs a script in the program folder in its own process (async: the emulator answers from this one). */
-async function runInApp(script: string, env: Record<string, string> = {}): Promise<string> {
-  const file = path.join(appDir, `step-${Math.random().toString(16).slice(2)}.js`);
-  fs.writeFileSync(file, script);
-  const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd: appDir, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } });
-  return stdout;
-}
+const runInApp = (script: string, env: Record<string, string> = {}) => runNodeIn(appDir, script, env);
 
 it("serializes to a bare require of the installed package, under 1 KB and free of credentials, and works after loading", async () => {
   const keyPairId = emu.state().keyPairs[0].keyPairId;
-  const serialized = await runInApp(`
-    const pulumi = require("@pulumi/pulumi");
-    const seen = [];
-    pulumi.runtime.setMocks({
-      newResource: (a) => { if (a.inputs.__provider) seen.push(a.inputs.__provider); return { id: "x", state: a.inputs }; },
-      call: () => ({}),
-    }, "proj", "stack", false);
-    const { KeyPairAttachment } = require("pulumi-ens-keypair");
-    new KeyPairAttachment("a", { keyPairId: "${keyPairId}", instanceIds: ["i-emu00000001"] });
-    setTimeout(() => process.stdout.write(JSON.stringify(seen)), 1500);
-  `, { ALIBABA_CLOUD_ACCESS_KEY_ID: "roundtrip-key", ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET });
-  const [text] = JSON.parse(serialized) as string[];
+  const text = await serializedProviderIn(appDir, keyPairId, { ALIBABA_CLOUD_ACCESS_KEY_ID: "roundtrip-key", ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET });
   expect(text).toContain('require("pulumi-ens-keypair/dynamic")');
   expect(Buffer.byteLength(text)).toBeLessThan(1024);
   expect(text).not.toContain(SECRET);
