@@ -1,6 +1,7 @@
 /** ENS's per-call limits. */
 export const MAX_BINDING_BATCH = 30; // AttachKeyPair / DetachKeyPair InstanceIds
 export const MAX_DESCRIBE_IDS = 100; // DescribeInstances InstanceIds and PageSize
+export const MAX_TAG_RESOURCES = 50; // ResourceId.N of TagResources / UntagResources / ListTagResources (ListTagResourcesRequest.ts)
 
 /** Splits items into consecutive batches of at most `size`: ceil(n/size) batches, all full but the last. */
 export function chunk<T>(items: readonly T[], size: number): T[][] {

@@ -1,6 +1,13 @@
 import { EnsClient, EnsError, KeyPairRef } from "./ens";
-import { changePower, InstanceFailure, markStopping, startAgain, waitForStatus } from "./instances";
+import { changePower, InstanceFailure, markLifetimeMs, markStopping, startAgain, waitForStatus } from "./instances";
+import { asEnsError, carries, carriesNot, confirmFailures, look, reasonOf } from "./observe";
 import { Batch, BindingAction, Plan } from "./plan";
+
+/** The key pair the calls name (by ID, or by name when ENS no longer knows the ID) and the name instances show. */
+export interface BindingKey {
+  ref: KeyPairRef;
+  name: string;
+}
 
 /** Carries a plan out wave by wave and reports, per instance, what really happened. */
 
@@ -30,7 +37,7 @@ export interface ExecutionResult {
 /** Per-instance codes that mean "already as wanted" for a detach. */
 export const DETACH_DONE = new Set(["PublicKeyNotAttachWithInstance", "InvalidInstanceId.NotFound"]);
 
-export async function executePlan(client: EnsClient, key: KeyPairRef, plan: Plan, opts: ExecuteOptions): Promise<ExecutionResult> {
+export async function executePlan(client: EnsClient, key: BindingKey, plan: Plan, opts: ExecuteOptions): Promise<ExecutionResult> {
   const result: ExecutionResult = { succeeded: new Set(), failures: [], leftStopped: [] };
   const total = plan.waves.reduce((n, w) => n + w.batches.length, 0);
   let done = 0;
@@ -48,7 +55,7 @@ export async function executePlan(client: EnsClient, key: KeyPairRef, plan: Plan
     try {
       if (wave.stop.length) {
         opts.log(`wave ${i + 1}/${plan.waves.length}: stopping ${wave.stop.length} instance(s)`);
-        await markStopping(client, wave.stop, opts.resourceId);
+        await markStopping(client, wave.stop, opts.resourceId, markLifetimeMs(opts.stopTimeoutMs));
         // From here on any of them may be stopped, even if the StopInstances answer is lost.
         mayBeStopped = wave.stop;
         const refused = await changePower(client, wave.stop, "stop", opts.forceStop);
@@ -78,26 +85,34 @@ export async function executePlan(client: EnsClient, key: KeyPairRef, plan: Plan
   return result;
 }
 
-/** One Attach/Detach call; a whole-call failure (after retries) fails every instance in the batch. */
-async function runBatch(client: EnsClient, key: KeyPairRef, b: Batch): Promise<InstanceFailure[] | "ok"> {
-  try {
-    const res = b.action === "AttachKeyPair" ? await client.attachKeyPair(key, b.instanceIds) : await client.detachKeyPair(key, b.instanceIds);
+/**
+ * One Attach/Detach call, then the truth for every instance that did not plainly succeed: ENS is looked at, and an
+ * instance that carries (or no longer carries) the key is done whatever the answer said. After a whole-call
+ * failure that some instances of the batch had already reached (a detach racing a detach by hand), the call is
+ * sent once more for the rest.
+ */
+async function runBatch(client: EnsClient, key: BindingKey, b: Batch): Promise<InstanceFailure[] | "ok"> {
+  const reached = b.action === "AttachKeyPair" ? carries(key.name) : carriesNot(key.name);
+  const once = async (ids: string[]): Promise<InstanceFailure[]> => {
+    const res = b.action === "AttachKeyPair" ? await client.attachKeyPair(key.ref, ids) : await client.detachKeyPair(key.ref, ids);
     const byId = new Map(res.Results.map((r) => [r.InstanceId, r]));
-    const failures: InstanceFailure[] = [];
-    for (const id of b.instanceIds) {
-      const r = byId.get(id);
-      if (r?.Success) continue;
-      if (b.action === "DetachKeyPair" && r && DETACH_DONE.has(r.Code)) continue;
-      failures.push({ instanceId: id, code: r?.Code ?? "MissingResult", message: r?.Message ?? "ENS returned no result for this instance" });
-    }
-    return failures.length ? failures : "ok";
+    return ids
+      .filter((id) => !byId.get(id)?.Success && !(b.action === "DetachKeyPair" && DETACH_DONE.has(byId.get(id)?.Code ?? "")))
+      .map((id) => ({ instanceId: id, code: byId.get(id)?.Code ?? "MissingResult", message: byId.get(id)?.Message ?? "ENS returned no result for this instance" }));
+  };
+  const failWith = (e: unknown, ids: string[]) => {
+    const err = asEnsError(e, b.action);
+    return ids.map((id) => ({ instanceId: id, code: err.code, message: reasonOf(err) }));
+  };
+  let reported: InstanceFailure[];
+  try {
+    reported = await once(b.instanceIds);
   } catch (e) {
-    const err = e instanceof EnsError ? e : new EnsError("ClientError", String(e), b.action);
-    // ENS may report "not attached" for the whole call instead of per instance; for a detach that is done.
-    if (b.action === "DetachKeyPair" && DETACH_DONE.has(err.code)) return "ok";
-    const message = err.message.replace(/^[A-Za-z]+: [^:]+: /, "") + (err.requestId ? ` (request ${err.requestId})` : "");
-    return b.instanceIds.map((id) => ({ instanceId: id, code: err.code, message }));
+    const seen = asEnsError(e, b.action).retryable ? undefined : await look(client, b.instanceIds, reached).catch(() => undefined);
+    reported = seen?.done.length && seen.pending.length ? await once(seen.pending).catch((e2) => failWith(e2, seen.pending)) : failWith(e, b.instanceIds);
   }
+  const confirmed = await confirmFailures(client, reported, reached);
+  return confirmed.length ? confirmed : "ok";
 }
 
 function record(result: ExecutionResult, b: Batch, outcome: InstanceFailure[] | "ok") {

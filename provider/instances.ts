@@ -1,13 +1,10 @@
-import { chunk, MAX_DESCRIBE_IDS } from "./batch";
+import { chunk, MAX_DESCRIBE_IDS, MAX_TAG_RESOURCES } from "./batch";
 import { EnsClient } from "./ens";
+import { asEnsError, confirmFailures, InstanceFailure, look, powered, reasonOf } from "./observe";
 
-/** Stop, start and wait for instances, by batch: never one call per instance. */
+export type { InstanceFailure } from "./observe";
 
-export interface InstanceFailure {
-  instanceId: string;
-  code: string;
-  message: string;
-}
+/** Stop, start and wait for instances, by batch: never one call per instance unless a batch cannot be used. */
 
 export interface WaitOptions {
   timeoutMs: number;
@@ -17,15 +14,54 @@ export interface WaitOptions {
 
 const OK_CODES = new Set(["", "0", "200", "undefined"]);
 
-/** Sends StopInstances or StartInstances in batches of 100; returns the instances ENS refused, with why. */
+/**
+ * Stops or starts instances and returns those that ENS shows did not get there (Stopping counts as stopped,
+ * Starting as started), with why. StopInstances/StartInstances take 100 IDs a call; a forced stop goes one by one
+ * through StopInstance, the only action with ForceStop (StopInstanceRequest.ts; StopInstancesRequest.ts has
+ * InstanceIds only). Every answer that is not a plain success is checked against DescribeInstances.
+ */
 export async function changePower(client: EnsClient, ids: string[], to: "stop" | "start", forceStop = false): Promise<InstanceFailure[]> {
-  const responses = await Promise.all(
-    chunk(ids, MAX_DESCRIBE_IDS).map((batch) => (to === "stop" ? client.stopInstances(batch, forceStop) : client.startInstances(batch))),
+  const reported =
+    to === "stop" && forceStop
+      ? await oneByOne(client, ids, to, true)
+      : (await Promise.all(chunk(ids, MAX_DESCRIBE_IDS).map((batch) => powerBatch(client, batch, to)))).flat();
+  return confirmFailures(client, reported, powered(to));
+}
+
+async function powerBatch(client: EnsClient, batch: string[], to: "stop" | "start"): Promise<InstanceFailure[]> {
+  try {
+    const res = to === "stop" ? await client.stopInstances(batch) : await client.startInstances(batch);
+    const byId = new Map(res.InstanceResponses.map((r) => [r.InstanceId, r]));
+    return batch
+      .filter((id) => !OK_CODES.has(byId.get(id)?.Code ?? "MissingResult"))
+      .map((id) => ({ instanceId: id, code: byId.get(id)?.Code ?? "MissingResult", message: byId.get(id)?.Message ?? "ENS returned no result for this instance" }));
+  } catch (e) {
+    const err = asEnsError(e, to === "stop" ? "StopInstances" : "StartInstances");
+    const failAll = (ids: string[]) => ids.map((id) => ({ instanceId: id, code: err.code, message: reasonOf(err) }));
+    // Retries are spent (throttling, 5xx, lost answers): going one by one would only add load. Observation decides.
+    if (err.retryable || batch.length === 1) return failAll(batch);
+    // Whether one bad instance fails the whole call is not documented: look, then go one by one for the rest,
+    // so that one instance does not block its neighbours.
+    const seen = await look(client, batch, powered(to)).catch(() => undefined);
+    if (!seen) return failAll(batch);
+    return [...failAll(seen.gone), ...(await oneByOne(client, seen.pending, to, false))];
+  }
+}
+
+/** StopInstance / StartInstance per instance, all under the shared call budget. */
+async function oneByOne(client: EnsClient, ids: string[], to: "stop" | "start", forceStop: boolean): Promise<InstanceFailure[]> {
+  const outcomes = await Promise.all(
+    ids.map(async (id) => {
+      try {
+        await (to === "stop" ? client.stopInstance(id, forceStop) : client.startInstance(id));
+        return undefined;
+      } catch (e) {
+        const err = asEnsError(e, to === "stop" ? "StopInstance" : "StartInstance");
+        return { instanceId: id, code: err.code, message: reasonOf(err) };
+      }
+    }),
   );
-  return responses
-    .flatMap((r) => r.InstanceResponses)
-    .filter((r) => !OK_CODES.has(r.Code))
-    .map((r) => ({ instanceId: r.InstanceId, code: r.Code, message: r.Message }));
+  return outcomes.filter((f): f is InstanceFailure => f !== undefined);
 }
 
 /**
@@ -55,37 +91,89 @@ export async function waitForStatus(client: EnsClient, ids: string[], status: "S
 }
 
 /**
- * Crash marks. Before stopping instances the provider tags them with the resource's ID; it untags them once they run
- * again. If the process dies in between (SIGKILL, lost machine), the next operation of that resource (or `diff`,
- * which then asks for an update) finds the tags and starts those instances first, so nothing stays stopped.
+ * Crash marks. Before stopping instances the provider tags them `<resource ID>@<expiry, epoch seconds>`; it untags
+ * them once they run again. If the process dies in between (SIGKILL, lost machine), the next operation of that
+ * resource (or `diff`, which then asks for an update) finds the tags and starts those instances first. A mark past
+ * its expiry belongs to no live run (a wave is bounded: stop wait + calls + start wait), so any operation starts
+ * those instances too, even when the resource that marked them never reached the state.
  */
 export const STOP_MARK = "pulumi-ens-keypair:stopped-by";
-const TAG_BATCH = 50; // ResourceId.N limit of TagResources / UntagResources
 
-export async function markStopping(client: EnsClient, ids: string[], resourceId: string): Promise<void> {
-  await Promise.all(chunk(ids, TAG_BATCH).map((b) => client.tagResources(b, [{ Key: STOP_MARK, Value: resourceId }])));
+/** How long a mark may belong to a live run: both waits of a wave plus ten minutes for its calls and retries. */
+export const markLifetimeMs = (stopTimeoutMs: number) => 2 * stopTimeoutMs + 600_000;
+
+export function markValue(resourceId: string, lifetimeMs: number, now = Date.now()): string {
+  return `${resourceId}@${Math.ceil((now + lifetimeMs) / 1000)}`;
+}
+
+/** Marks written before expiries existed carry the resource ID only. */
+export function parseMark(value: string): { resourceId: string; expiresAtMs?: number } {
+  const m = /^(.*)@(\d+)$/.exec(value);
+  return m ? { resourceId: m[1], expiresAtMs: Number(m[2]) * 1000 } : { resourceId: value };
+}
+
+export async function markStopping(client: EnsClient, ids: string[], resourceId: string, lifetimeMs: number): Promise<void> {
+  const value = markValue(resourceId, lifetimeMs);
+  await Promise.all(chunk(ids, MAX_TAG_RESOURCES).map((b) => client.tagResources(b, [{ Key: STOP_MARK, Value: value }])));
 }
 
 export async function clearStopMarks(client: EnsClient, ids: string[]): Promise<void> {
-  await Promise.all(chunk(ids, TAG_BATCH).map((b) => client.untagResources(b, [STOP_MARK])));
+  await Promise.all(chunk(ids, MAX_TAG_RESOURCES).map((b) => client.untagResources(b, [STOP_MARK])));
 }
 
-/**
- * Instances an interrupted run left marked: those marked by this resource, and marked ones among `scope` (a create
- * re-run after a crash has a new resource ID but the same instances). One ListTagResources call (plus pages).
- */
-export async function findMarked(client: EnsClient, resourceId: string, scope: readonly string[]): Promise<string[]> {
+export interface Marks {
+  /** Marked by this resource, or marked instances among its own (a create re-run after a crash has a new ID). */
+  ours: string[];
+  /** Marked by another resource whose mark expired: no live run owns them any more. */
+  orphaned: { instanceId: string; resourceId: string }[];
+  /** Marked by another resource that may still be running. */
+  foreign: { instanceId: string; resourceId: string; expiresAtMs?: number }[];
+}
+
+/** Every crash mark in the account, sorted by who may restart it: one ListTagResources call by tag key (plus pages). */
+export async function findMarked(client: EnsClient, resourceId: string, scope: readonly string[], now = Date.now()): Promise<Marks> {
   const inScope = new Set(scope);
   const tags = await client.listTagResources({ tag: { Key: STOP_MARK } });
-  return [...new Set(tags.filter((t) => t.TagKey === STOP_MARK && (t.TagValue === resourceId || inScope.has(t.ResourceId))).map((t) => t.ResourceId))];
+  const marks: Marks = { ours: [], orphaned: [], foreign: [] };
+  const seen = new Set<string>();
+  for (const t of tags) {
+    if (t.TagKey !== STOP_MARK || seen.has(t.ResourceId)) continue;
+    seen.add(t.ResourceId);
+    const mark = parseMark(t.TagValue);
+    if (mark.resourceId === resourceId || inScope.has(t.ResourceId)) marks.ours.push(t.ResourceId);
+    else if (mark.expiresAtMs !== undefined && mark.expiresAtMs < now) marks.orphaned.push({ instanceId: t.ResourceId, resourceId: mark.resourceId });
+    else marks.foreign.push({ instanceId: t.ResourceId, resourceId: mark.resourceId, expiresAtMs: mark.expiresAtMs });
+  }
+  return marks;
 }
 
-/** Starts (and unmarks) the instances that an interrupted run of this resource left stopped. */
-export async function recoverInterrupted(client: EnsClient, resourceId: string, scope: readonly string[], opts: WaitOptions): Promise<InstanceFailure[]> {
-  const marked = await findMarked(client, resourceId, scope);
-  if (!marked.length) return [];
-  opts.onProgress?.(`${marked.length} instance(s) were left stopped by an interrupted run: starting them first`);
-  return startAgain(client, marked, opts);
+/** What a user should hear about marks: orphans this run starts, and marks of other runs that it leaves alone. */
+export function describeMarks(marks: Marks): string[] {
+  const lines: string[] = [];
+  const byResource = (items: { instanceId: string; resourceId: string }[]) => {
+    const groups = new Map<string, string[]>();
+    for (const i of items) groups.set(i.resourceId, [...(groups.get(i.resourceId) ?? []), i.instanceId]);
+    return [...groups];
+  };
+  for (const [rid, ids] of byResource(marks.orphaned)) {
+    lines.push(`${ids.length} instance(s) stopped by an interrupted run of ${rid} (expired mark): starting them again: ${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", ..." : ""}`);
+  }
+  for (const [rid, ids] of byResource(marks.foreign)) {
+    const f = marks.foreign.find((m) => m.resourceId === rid);
+    const until = f?.expiresAtMs ? ` until ${new Date(f.expiresAtMs).toISOString()}` : "";
+    lines.push(`${ids.length} instance(s) are marked stopped by another run (${rid}) that may still be going on${until}; left alone: ${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", ..." : ""}. If no run is going on, start them with StartInstances and remove tag ${STOP_MARK}`);
+  }
+  return lines;
+}
+
+/** Starts (and unmarks) the instances that interrupted runs left stopped: this resource's and expired ones. */
+export async function recoverInterrupted(client: EnsClient, resourceId: string, scope: readonly string[], opts: WaitOptions & { warn?: (l: string) => void }): Promise<InstanceFailure[]> {
+  const marks = await findMarked(client, resourceId, scope);
+  for (const line of describeMarks(marks)) (opts.warn ?? opts.onProgress)?.(line);
+  const restart = [...marks.ours, ...marks.orphaned.map((o) => o.instanceId)];
+  if (!restart.length) return [];
+  if (marks.ours.length) opts.onProgress?.(`${marks.ours.length} instance(s) were left stopped by an interrupted run: starting them first`);
+  return startAgain(client, restart, opts);
 }
 
 /**
@@ -99,7 +187,8 @@ export async function startAgain(client: EnsClient, ids: string[], opts: WaitOpt
   const toStart = ids.filter((id) => ["Stopped", "Stopping"].includes(live.get(id)?.Status ?? ""));
   if (toStart.length) opts.onProgress?.(`starting ${toStart.length} instance(s) stopped by this provider`);
   const refused = toStart.length ? await changePower(client, toStart, "start") : [];
-  const late = await waitForStatus(client, ids.filter((id) => live.has(id)), "Running", opts);
+  const refusedIds = new Set(refused.map((f) => f.instanceId));
+  const late = await waitForStatus(client, ids.filter((id) => live.has(id) && !refusedIds.has(id)), "Running", opts);
   const failed = new Set([...refused, ...late].map((f) => f.instanceId));
   await clearStopMarks(client, ids.filter((id) => live.has(id) && !failed.has(id)));
   return [...refused, ...late];

@@ -23,6 +23,15 @@ export interface PlanInput {
   keyPairName: string;
   stopInstances: boolean;
   maxStoppedInstances: number;
+  /**
+   * Owner tags (resource ID) of the instances the plan would adopt, re-key or detach; absent = unowned. Without
+   * `resourceId` ownership is not considered.
+   */
+  owners?: ReadonlyMap<string, string>;
+  /** The resource planning; its own tag marks an instance as its own. */
+  resourceId?: string;
+  /** Take bindings owned by another resource (explicit input). */
+  takeOwnership?: boolean;
 }
 
 export interface Batch {
@@ -51,19 +60,46 @@ export interface Plan {
   blockedRunning: string[];
   /** Instances in a transitional or unusable state (Starting, Stopping, ...) that cannot be planned now. */
   unready: { instanceId: string; status: string }[];
+  /** Desired instances bound and owned by another resource: refused without takeOwnership. */
+  ownedElsewhere: { instanceId: string; owner: string }[];
+  /** Desired instances owned by another resource that this plan takes over (takeOwnership). */
+  takenOver: { instanceId: string; owner: string }[];
+  /** Desired instances carrying this key without an owner: adopted (and claimed). */
+  adoptedUnowned: string[];
+  /** Instances to let go of that another resource owns now: not detached, only dropped from this resource. */
+  leftToOwner: { instanceId: string; owner: string }[];
 }
 
 export function planBinding(input: PlanInput): Plan {
   const desired = new Set(input.desired);
   const attached = new Set(input.attached);
-  const plan: Plan = { waves: [], alreadyAttached: [], alreadyDetached: [], replacesKey: [], missing: [], blockedRunning: [], unready: [] };
+  const plan: Plan = {
+    waves: [], alreadyAttached: [], alreadyDetached: [], replacesKey: [], missing: [], blockedRunning: [], unready: [],
+    ownedElsewhere: [], takenOver: [], adoptedUnowned: [], leftToOwner: [],
+  };
+  // Another resource's tag on an instance that carries a key pair: that binding is not ours to change.
+  const otherOwner = (id: string) => {
+    const owner = input.resourceId === undefined ? undefined : input.owners?.get(id);
+    return owner !== undefined && owner !== input.resourceId ? owner : undefined;
+  };
 
   const toAttach: string[] = [];
   for (const id of desired) {
     const live = input.live.get(id);
-    if (!live) plan.missing.push(id);
-    else if (live.keyPairName === input.keyPairName) plan.alreadyAttached.push(id);
-    else {
+    if (!live) {
+      plan.missing.push(id);
+      continue;
+    }
+    const owner = live.keyPairName ? otherOwner(id) : undefined;
+    if (owner && !input.takeOwnership) {
+      plan.ownedElsewhere.push({ instanceId: id, owner });
+      continue;
+    }
+    if (owner) plan.takenOver.push({ instanceId: id, owner });
+    if (live.keyPairName === input.keyPairName) {
+      plan.alreadyAttached.push(id);
+      if (!owner && !attached.has(id) && input.resourceId !== undefined && !input.owners?.has(id)) plan.adoptedUnowned.push(id);
+    } else {
       if (live.keyPairName) plan.replacesKey.push({ instanceId: id, keyPairName: live.keyPairName });
       toAttach.push(id);
     }
@@ -72,7 +108,9 @@ export function planBinding(input: PlanInput): Plan {
   for (const id of attached) {
     if (desired.has(id)) continue;
     const live = input.live.get(id);
+    const owner = otherOwner(id);
     if (!live || live.keyPairName !== input.keyPairName) plan.alreadyDetached.push(id);
+    else if (owner) plan.leftToOwner.push({ instanceId: id, owner });
     else toDetach.push(id);
   }
 

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { EnsClient, KeyPair, KeyPairRef } from "./ens";
-import { engineAlive, tracked } from "./engine";
-import { executePlan, ExecutionResult } from "./execute";
-import { LiveInstance, Plan, planBinding } from "./plan";
-import { findMarked, recoverInterrupted } from "./instances";
+import { tracked } from "./engine";
+import { converge, list, Operation, union } from "./converge";
+import { BindingKey } from "./execute";
+import { describeMarks, findMarked } from "./instances";
+import { readOwners } from "./ownership";
 import { ConfigSource, getClient, readSettings, useStackConfig } from "./settings";
 import { AttachmentInputs, checkInputs, DEFAULTS, isUnknown } from "./validate";
 
@@ -67,6 +68,15 @@ async function checkLive(olds: Props, inputs: Props): Promise<{ property: string
     const live = await client.describeInstancesById(newIds);
     const missing = newIds.filter((id) => !live.has(id));
     if (missing.length) failures.push({ property: "instanceIds", reason: `ENS has no instance ${list(missing)} at ${client.endpoint}: remove it from instanceIds or check the account and region` });
+    // A create has no owner tag of its own yet: any owner on a bound instance is another resource.
+    const creating = !Array.isArray(olds.instanceIds);
+    const bound = creating ? newIds.filter((id) => live.get(id)?.KeyPairName) : [];
+    const owned = bound.length ? [...(await readOwners(client, bound))] : [];
+    if (owned.length && inputs.takeOwnership !== true) {
+      failures.push({ property: "instanceIds", reason: `${owned.length} instance(s) are bound and owned by another resource: ${owned.slice(0, 5).map(([i, o]) => `${i} (owner ${o})`).join(", ")}${owned.length > 5 ? ", ..." : ""}; ENS holds one key pair per instance: remove them, or set takeOwnership: true to take them over` });
+    } else if (owned.length) {
+      warn(`takeOwnership: this create takes over ${owned.length} instance(s) owned by another resource: ${owned.slice(0, 5).map(([i, o]) => `${i} from ${o}`).join(", ")}`);
+    }
   }
   return failures;
 }
@@ -81,8 +91,9 @@ export async function diff(id: string, olds: Props, news: Props) {
     setDiffers(news.instanceIds, olds.instanceIds) ||
     // Partial failures or drift: state says fewer (or more) are bound than wanted, so an update converges.
     setDiffers(news.instanceIds, olds.attachedInstanceIds) ||
-    ["stopInstances", "maxStoppedInstances", "forceStop", "stopTimeoutSeconds"].some((k) => news[k] !== olds[k]) ||
-    (await leftStopped(id, olds, news));
+    ["stopInstances", "maxStoppedInstances", "forceStop", "stopTimeoutSeconds", "takeOwnership"].some((k) => news[k] !== olds[k]) ||
+    (await leftStopped(id, olds, news)) ||
+    (await drifted(olds, news));
   return { changes, replaces, deleteBeforeReplace: false };
 }
 
@@ -92,9 +103,33 @@ export async function diff(id: string, olds: Props, news: Props) {
  */
 async function leftStopped(id: string, olds: Props, news: Props): Promise<boolean> {
   const scope = union(olds.attachedInstanceIds ?? [], Array.isArray(news.instanceIds) ? news.instanceIds.filter((i: unknown) => !isUnknown(i)) : []);
-  const marked = await findMarked(getClient(), id, scope);
-  if (marked.length) warn(`${marked.length} instance(s) were left stopped by an interrupted run: this update starts them again`);
-  return marked.length > 0;
+  const marks = await findMarked(getClient(), id, scope);
+  for (const line of describeMarks({ ...marks, orphaned: [] })) warn(line);
+  const restart = marks.ours.length + marks.orphaned.length;
+  if (restart) warn(`${restart} instance(s) were left stopped by an interrupted run: this update starts them again`);
+  return restart > 0;
+}
+
+/**
+ * Drift, seen as Terraform's plan sees it (refresh first): ENS is read for the resource's instances (DescribeInstances,
+ * 100 a call) and compared with the state. A binding removed by hand, or a delete that failed half-way and was then
+ * undone in the program, makes an update even when the inputs are unchanged. Off with ens:driftCheck false.
+ */
+async function drifted(olds: Props, news: Props): Promise<boolean> {
+  if (!readSettings().driftCheck || !Array.isArray(news.instanceIds) || news.instanceIds.some(isUnknown) || !olds.keyPairName) return false;
+  const wanted: string[] = news.instanceIds;
+  const claimed: string[] = olds.attachedInstanceIds ?? [];
+  const live = await getClient().describeInstancesById(union(wanted, claimed));
+  const bound = (i: string) => live.get(i)?.KeyPairName === olds.keyPairName;
+  const unbound = wanted.filter((i) => !bound(i));
+  const lost = claimed.filter((i) => !bound(i) && !unbound.includes(i));
+  if (!unbound.length && !lost.length) return false;
+  const parts = [
+    unbound.length ? `${unbound.length} wanted instance(s) do not carry ${olds.keyPairName} in ENS (${list(unbound, 5)})` : "",
+    lost.length ? `${lost.length} instance(s) the state lists as bound no longer carry it (${list(lost, 5)})` : "",
+  ].filter(Boolean);
+  warn(`drift: ${parts.join("; ")}: this update makes ENS match the program`);
+  return true;
 }
 
 export function create(inputs: Props) {
@@ -112,28 +147,38 @@ export function deleteResource(id: string, props: Props): Promise<void> {
 async function createAttachment(inputs: Props) {
   const { client, key } = await prepare(inputs);
   const id = `${key.KeyPairId}:att-${randomBytes(4).toString("hex")}`;
-  const attached = await converge(client, key, inputs as AttachmentInputs, [], id, inputs[PROVIDER_KEY]);
+  const attached = await convergeOrThrow(client, key, inputs as AttachmentInputs, [], id, inputs[PROVIDER_KEY], "create");
   return { id, outs: outputs(inputs as AttachmentInputs, key, attached) };
 }
 
 async function updateAttachment(id: string, olds: Props, news: Props) {
   const { client, key } = await prepare(news);
-  const attached = await converge(client, key, news as AttachmentInputs, olds.attachedInstanceIds ?? [], id, news[PROVIDER_KEY]);
+  const attached = await convergeOrThrow(client, key, news as AttachmentInputs, olds.attachedInstanceIds ?? [], id, news[PROVIDER_KEY], "update");
   return { outs: outputs(news as AttachmentInputs, key, attached) };
 }
 
+/**
+ * Detaches everything this resource binds. A key pair that ENS no longer lists proves nothing by itself (ENS lets
+ * an attached key pair be deleted, and instances keep its name): the instances decide.
+ */
 async function deleteAttachment(id: string, props: Props): Promise<void> {
   const client = getClient();
-  const key = await client.findKeyPair({ keyPairId: props.keyPairId });
-  if (!key) {
-    log(`key pair ${props.keyPairId} no longer exists in ENS: nothing is bound to it`);
-    return;
-  }
   const touched = union(props.attachedInstanceIds ?? [], props.instanceIds ?? []);
-  const plan = await observeAndPlan(client, key, { ...(props as AttachmentInputs), instanceIds: [] }, touched, id);
-  const result = await run(client, key, plan, props as AttachmentInputs, id);
-  if (result.failures.length || result.leftStopped.length) {
-    throw new Error(`could not detach key pair ${key.KeyPairName} from ${result.failures.length + result.leftStopped.length} instance(s); the resource stays in the stack, run pulumi destroy again:\n${reasons(result).join("\n")}`);
+  const found = await client.findKeyPair({ keyPairId: props.keyPairId });
+  let key: BindingKey;
+  if (found) key = { ref: { keyPairId: found.KeyPairId }, name: found.KeyPairName };
+  else {
+    const carrying = await dangling(client, props, touched);
+    if (!carrying.length) {
+      log(`key pair ${props.keyPairId} no longer exists in ENS and none of the ${touched.length} instance(s) carries its name: nothing is bound`);
+      return;
+    }
+    warn(`key pair ${props.keyPairId} was deleted in ENS while bound: ${carrying.length} instance(s) still carry its name ${props.keyPairName}; detaching by name`);
+    key = { ref: { keyPairName: props.keyPairName }, name: props.keyPairName };
+  }
+  const { reasons } = await converge(client, key, { ...(props as AttachmentInputs), instanceIds: [] }, touched, id, "delete", { log, warn });
+  if (reasons.length) {
+    throw new Error(`could not detach key pair ${key.name} from ${reasons.length} instance(s); the resource stays in the stack, run pulumi destroy again:\n${reasons.join("\n")}`);
   }
 }
 
@@ -141,10 +186,17 @@ export async function read(id: string, props: Props): Promise<{ id: string; prop
   const client = getClient();
   const imported = parseImportId(id);
   const keyPairId = imported?.keyPairId ?? props.keyPairId ?? id.split(":")[0];
-  const key = await client.findKeyPair({ keyPairId });
-  if (!key) return { id: "", props: {} }; // The key pair is gone, and every binding with it.
   const wanted: string[] = imported?.instanceIds ?? props.instanceIds ?? [];
-  const live = await client.describeInstancesById(union(wanted, props.attachedInstanceIds ?? []));
+  const touched = union(wanted, props.attachedInstanceIds ?? []);
+  const key = await client.findKeyPair({ keyPairId });
+  if (!key) {
+    const carrying = await dangling(client, { ...props, keyPairId }, touched);
+    // The key pair is gone and no instance carries its name: the binding is gone too.
+    if (!carrying.length) return { id: "", props: {} };
+    warn(`key pair ${keyPairId} was deleted in ENS while bound: ${carrying.length} instance(s) still carry its name ${props.keyPairName}`);
+    return { id, props: { ...props, attachedInstanceIds: carrying.sort() } };
+  }
+  const live = await client.describeInstancesById(touched);
   const attachedInstanceIds = [...live.values()].filter((i) => i.KeyPairName === key.KeyPairName).map((i) => i.InstanceId).sort();
   if (!imported) {
     // Refresh: only outputs change; the inputs the program gave stay as they are.
@@ -152,6 +204,22 @@ export async function read(id: string, props: Props): Promise<{ id: string; prop
   }
   const inputs = { keyPairId: key.KeyPairId, instanceIds: wanted, ...DEFAULTS };
   return { id: `${key.KeyPairId}:att-${randomBytes(4).toString("hex")}`, props: outputs(inputs, key, attachedInstanceIds), inputs };
+}
+
+/**
+ * With the key pair missing, the instances still carrying its name. If ENS knows neither the key pair nor any of the
+ * instances, this is almost certainly the wrong endpoint, account or region: fail rather than drop the bindings.
+ */
+async function dangling(client: EnsClient, props: Props, touched: string[]): Promise<string[]> {
+  const live = await client.describeInstancesById(touched);
+  if (touched.length && !live.size) {
+    throw new Error(
+      `ENS at ${client.endpoint} knows neither key pair ${props.keyPairId} nor any of the ${touched.length} instance(s) this resource binds (${list(touched, 5)}). ` +
+        `Is it the right endpoint (ens:endpoint / ENS_ENDPOINT), account (access key) and region? Nothing was changed and the state keeps the resource. ` +
+        `If the bindings really are gone, drop the resource from the state on purpose: pulumi state delete <URN> (pulumi stack --show-urns lists them).`,
+    );
+  }
+  return [...live.values()].filter((i) => props.keyPairName && i.KeyPairName === props.keyPairName).map((i) => i.InstanceId);
 }
 
 /** Import IDs name the key pair and the instances: `<keyPairId>:<instanceId>[,<instanceId>...]`. */
@@ -174,81 +242,15 @@ async function prepare(inputs: Props): Promise<{ client: EnsClient; key: KeyPair
   return { client, key };
 }
 
-/** Plans against live facts, refuses bad plans before any change, executes, and returns the set now bound. */
-async function converge(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[], id: string, provider: unknown): Promise<string[]> {
-  const plan = await observeAndPlan(client, key, inputs, attachedBefore, id);
-  const result = await run(client, key, plan, inputs, id);
-  // Start from what ENS had bound when we looked (adopted + about to be detached), then apply what succeeded.
-  const detaching = new Set(plan.waves.flatMap((w) => w.batches.filter((b) => b.action === "DetachKeyPair").flatMap((b) => b.instanceIds)));
-  const stillAttached = new Set([...plan.alreadyAttached, ...detaching]);
-  for (const ok of result.succeeded) (detaching.has(ok) ? stillAttached.delete(ok) : stillAttached.add(ok));
-  const attached = [...stillAttached].sort();
-  if (result.failures.length || result.leftStopped.length) {
+/** Converges; per-instance failures become the partial-state error the Node dynamic provider host understands. */
+async function convergeOrThrow(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[], id: string, provider: unknown, op: Operation): Promise<string[]> {
+  const { attached, reasons } = await converge(client, { ref: { keyPairId: key.KeyPairId }, name: key.KeyPairName }, inputs, attachedBefore, id, op, { log, warn });
+  if (reasons.length) {
     const props = { ...outputs(inputs, key, attached), [PROVIDER_KEY]: provider };
-    const lines = reasons(result);
-    // The partial-state error the Node dynamic provider host understands: state records `properties`.
-    throw Object.assign(new Error(`${lines.length} instance operation(s) failed:\n${lines.join("\n")}`), { id, properties: props, reasons: lines });
+    // The state records `properties`: what is really bound.
+    throw Object.assign(new Error(`${reasons.length} instance operation(s) failed:\n${reasons.join("\n")}`), { id, properties: props, reasons });
   }
   return attached;
-}
-
-/**
- * Reads the live facts and plans. First, instances an interrupted earlier run left stopped (crash marks) are started
- * again (one ListTagResources call).
- */
-async function observeAndPlan(client: EnsClient, key: KeyPair, inputs: AttachmentInputs, attachedBefore: string[], id: string): Promise<Plan> {
-  const ids = union(inputs.instanceIds, attachedBefore);
-  const waits = { timeoutMs: (inputs.stopTimeoutSeconds ?? 300) * 1000, pollIntervalMs: readSettings().pollIntervalMs, onProgress: log };
-  const unrecovered = await recoverInterrupted(client, id, ids, waits);
-  for (const f of unrecovered) warn(`${f.instanceId} was stopped by an interrupted run and could not be started again: ${f.code}: ${f.message}`);
-  const described = await settle(client, ids, waits);
-  const live = new Map<string, LiveInstance>([...described].map(([id, i]) => [id, { status: i.Status, keyPairName: i.KeyPairName || undefined }]));
-  const plan = planBinding({
-    desired: inputs.instanceIds,
-    attached: attachedBefore,
-    live,
-    keyPairName: key.KeyPairName,
-    stopInstances: inputs.stopInstances,
-    maxStoppedInstances: inputs.maxStoppedInstances,
-  });
-  const problems: string[] = [];
-  if (plan.missing.length) problems.push(`instanceIds: ENS has no instance ${list(plan.missing)}; remove it from instanceIds or check the region and account`);
-  if (plan.blockedRunning.length) problems.push(`${plan.blockedRunning.length} instance(s) are Running and ENS binds key pairs only to stopped instances: ${list(plan.blockedRunning)}. Stop them, or set stopInstances: true to let the provider stop them (at most maxStoppedInstances at once) and start them again`);
-  if (plan.unready.length) problems.push(`instance(s) neither Running nor Stopped: ${plan.unready.map((u) => `${u.instanceId} (${u.status})`).join(", ")}; wait until they settle and run again`);
-  if (problems.length) throw new Error(`${problems.join("\n")}\nNothing was changed.`);
-  for (const r of plan.replacesKey) warn(`${r.instanceId} carries key pair ${r.keyPairName}; attaching ${key.KeyPairName} replaces it (an ENS instance holds one key pair)`);
-  if (plan.alreadyAttached.length) log(`${plan.alreadyAttached.length} instance(s) already carry ${key.KeyPairName}: adopted without a call`);
-  return plan;
-}
-
-/** Waits (bounded) for instances in Stopping or Starting to settle, so that plans see Running or Stopped. */
-async function settle(client: EnsClient, ids: string[], waits: { timeoutMs: number; pollIntervalMs: number; onProgress: (l: string) => void }) {
-  const deadline = Date.now() + waits.timeoutMs;
-  for (;;) {
-    const live = await client.describeInstancesById(ids);
-    const moving = [...live.values()].filter((i) => i.Status === "Stopping" || i.Status === "Starting");
-    if (!moving.length || Date.now() > deadline) return live;
-    waits.onProgress(`waiting for ${moving.length} instance(s) in Stopping/Starting to settle`);
-    await new Promise((r) => setTimeout(r, waits.pollIntervalMs));
-  }
-}
-
-function run(client: EnsClient, key: KeyPair, plan: Plan, inputs: AttachmentInputs, resourceId: string): Promise<ExecutionResult> {
-  return executePlan(client, { keyPairId: key.KeyPairId }, plan, {
-    resourceId,
-    stillWanted: () => engineAlive(),
-    forceStop: inputs.forceStop ?? false,
-    stopTimeoutMs: (inputs.stopTimeoutSeconds ?? 300) * 1000,
-    pollIntervalMs: readSettings().pollIntervalMs,
-    log,
-  });
-}
-
-function reasons(result: ExecutionResult): string[] {
-  return [
-    ...result.failures.map((f) => `${f.instanceId}: ${f.action} failed: ${f.code}: ${f.message}`),
-    ...result.leftStopped.map((f) => `${f.instanceId}: stopped by this operation but not Running again (${f.code}: ${f.message}); start it with StartInstances or the ENS console`),
-  ];
 }
 
 function outputs(inputs: AttachmentInputs, key: KeyPair, attachedInstanceIds: string[]): AttachmentOutputs {
@@ -256,24 +258,16 @@ function outputs(inputs: AttachmentInputs, key: KeyPair, attachedInstanceIds: st
 }
 
 function pickInputs(p: Props): AttachmentInputs {
-  const { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds } = p;
-  return { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds };
+  const { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, takeOwnership } = p as AttachmentInputs & { takeOwnership?: boolean };
+  return { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, ...(takeOwnership !== undefined ? { takeOwnership } : {}) };
 }
 
 function stripUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-function union(a: readonly string[], b: readonly string[]): string[] {
-  return [...new Set([...a, ...b])];
-}
-
 function sameSet(a: unknown[], b: unknown[]): boolean {
   const sa = new Set(a);
   const sb = new Set(b);
   return sa.size === sb.size && [...sa].every((x) => sb.has(x));
-}
-
-function list(ids: string[]): string {
-  return ids.length <= 20 ? ids.join(", ") : `${ids.slice(0, 20).join(", ")} and ${ids.length - 20} more`;
 }

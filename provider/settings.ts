@@ -1,4 +1,4 @@
-import { AccessKey, accessKeyFromEnv, DEFAULT_ENDPOINT, EnsClient, isLoopbackHost, parseEndpoint } from "./ens";
+import { AccessKey, accessKeyFromEnv, DEFAULT_ENDPOINT, EnsClient, isLoopbackHost, noCredentialsMessage, parseEndpoint } from "./ens";
 import { createBudget, DEFAULT_BUDGET } from "./policies";
 
 /**
@@ -16,6 +16,8 @@ export interface Settings {
   callsPerSecond?: number;
   pollIntervalMs: number;
   signatureAlgorithm?: "v2";
+  /** diff reads ENS for the resource's instances (one DescribeInstances per 100) to see drift. */
+  driftCheck: boolean;
 }
 
 let stackConfig: ConfigSource = { get: () => undefined };
@@ -47,7 +49,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, config: Confi
   const credentials: AccessKey | undefined = id && secret ? { accessKeyId: id, accessKeySecret: secret, ...(token ? { securityToken: token } : {}) } : accessKeyFromEnv(env);
   if (!credentials && isLoopbackHost(parseEndpoint(endpoint).host)) {
     // Without keys @alicloud/credentials would go on to ECS metadata and other sources, none of which a local endpoint wants.
-    throw new Error(`no ENS credentials for ${endpoint}: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or pulumi config set alicloud:accessKey ... and pulumi config set --secret alicloud:secretKey ...`);
+    throw new Error(noCredentialsMessage(endpoint));
   }
   return {
     endpoint,
@@ -56,6 +58,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, config: Confi
     callsPerSecond: positiveInt(pick("ens:callsPerSecond", "ENS_CALLS_PER_SECOND"), DEFAULT_BUDGET.perSecond, "ens:callsPerSecond / ENS_CALLS_PER_SECOND"),
     pollIntervalMs: positiveInt(pick("ens:pollIntervalMs", "ENS_POLL_INTERVAL_MS"), 2000, "ens:pollIntervalMs / ENS_POLL_INTERVAL_MS"),
     signatureAlgorithm: pick("ens:signatureAlgorithm", "ENS_SIGNATURE_ALGORITHM") === "v2" ? "v2" : undefined,
+    driftCheck: boolSetting(pick("ens:driftCheck", "ENS_DRIFT_CHECK"), true, "ens:driftCheck / ENS_DRIFT_CHECK"),
   };
 }
 
@@ -73,6 +76,13 @@ export function getClient(settings: Settings = readSettings()): EnsClient {
     cached = { key, client: new EnsClient({ endpoint: settings.endpoint, credentials: settings.credentials, budget, signatureAlgorithm: settings.signatureAlgorithm }) };
   }
   return cached.client;
+}
+
+function boolSetting(raw: string | undefined, fallback: boolean, name: string): boolean {
+  if (raw === undefined || raw === "") return fallback;
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  throw new Error(`${name} (stack config / environment) must be true or false, got "${raw}"`);
 }
 
 function positiveInt(raw: string | undefined, fallback: number | undefined, name: string): number {

@@ -93,7 +93,7 @@ export class EnsClient {
         const res = await this.api.callApi(params(action), new $OpenApi.OpenApiRequest({ query: OpenApiUtil.query(query) }), this.runtime);
         return (res?.body ?? {}) as Record<string, any>;
       } catch (e) {
-        throw toEnsError(e, action);
+        throw toEnsError(e, action, this.endpoint);
       }
     };
     const scheduled = () => (this.budget ? this.budget.schedule(once) : once());
@@ -113,10 +113,11 @@ export class EnsClient {
       throw new EnsError("InvalidParameter.InstanceIds", `${action}: InstanceIds takes 1 to ${MAX_BINDING_BATCH} IDs, got ${instanceIds.length}`, action);
     }
     const body = await this.call(action, { ...keyQuery(key), InstanceIds: JSON.stringify(instanceIds) });
+    // Code is a number in the models (200 = ok; AttachKeyPairResponseBody.ts `code?: number`); a name may come too.
     const results = listOf(body.Results, "Result").map((r: any) => ({
       InstanceId: String(r.InstanceId),
-      Code: String(r.Code),
-      Message: String(r.Message ?? ""),
+      Code: errorName(r.Code, r.Message),
+      Message: withoutName(r.Code, r.Message),
       Success: r.Success === true || r.Success === "true" || String(r.Code) === "200",
     }));
     return {
@@ -179,10 +180,19 @@ export class EnsClient {
     };
   }
 
-  /** The key pair a reference names, or undefined when ENS has none by that ID or name. */
+  /**
+   * The key pair a reference names, or undefined when ENS has none by that ID or name. The filters of
+   * DescribeKeyPairs are not documented as exact, so every page is read (until TotalCount) and matched exactly.
+   */
   async findKeyPair(key: T.KeyPairRef): Promise<T.KeyPair | undefined> {
-    const res = await this.describeKeyPairs({ keyPairId: key.keyPairId, keyPairName: key.keyPairName, pageSize: 50 });
-    return res.KeyPairs.find((k) => (key.keyPairId ? k.KeyPairId === key.keyPairId : k.KeyPairName === key.keyPairName));
+    const matches = (k: T.KeyPair) => (key.keyPairId ? k.KeyPairId === key.keyPairId : k.KeyPairName === key.keyPairName);
+    for (let page = 1, seen = 0; ; page++) {
+      const res = await this.describeKeyPairs({ keyPairId: key.keyPairId, keyPairName: key.keyPairName, pageNumber: page, pageSize: KEY_PAIR_PAGE });
+      const found = res.KeyPairs.find(matches);
+      seen += res.KeyPairs.length;
+      if (found) return found;
+      if (!res.KeyPairs.length || seen >= res.TotalCount) return undefined;
+    }
   }
 
   async createKeyPair(keyPairName: string): Promise<T.CreateKeyPairResponse> {
@@ -197,29 +207,34 @@ export class EnsClient {
     return (await this.call("DeleteKeyPairs", keyQuery(key))) as { RequestId: string };
   }
 
-  /** StopInstances: InstanceIds comma-separated, as the SDK sends them. */
-  stopInstances(instanceIds: string[], forceStop = false): Promise<T.InstancesOperateResponse> {
-    return this.operate("StopInstances", instanceIds, forceStop ? { ForceStop: "true" } : {});
+  /**
+   * StopInstances: InstanceIds comma-separated, as the TypeScript SDK sends them. Its request holds InstanceIds only
+   * (StopInstancesRequest.ts): a forced stop goes through StopInstance.
+   */
+  stopInstances(instanceIds: string[]): Promise<T.InstancesOperateResponse> {
+    return this.operate("StopInstances", instanceIds);
   }
 
   startInstances(instanceIds: string[]): Promise<T.InstancesOperateResponse> {
-    return this.operate("StartInstances", instanceIds, {});
+    return this.operate("StartInstances", instanceIds);
   }
 
-  private async operate(action: string, instanceIds: string[], extra: Record<string, string>): Promise<T.InstancesOperateResponse> {
-    const body = await this.call(action, { InstanceIds: instanceIds.join(","), ...extra });
+  private async operate(action: string, instanceIds: string[]): Promise<T.InstancesOperateResponse> {
+    const body = await this.call(action, { InstanceIds: instanceIds.join(",") });
     return {
       RequestId: body.RequestId,
+      // Code is an int64 in the models (StopInstancesResponseBody.ts, stop_instances_response_body_model.go).
       InstanceResponses: listOf(body.InstanceResponses, "InstanceResponse").map((r: any) => ({
         InstanceId: String(r.InstanceId),
-        Code: String(r.Code),
-        Message: String(r.Message ?? ""),
+        Code: errorName(r.Code, r.Message),
+        Message: withoutName(r.Code, r.Message),
       })),
     };
   }
 
+  /** StopInstance (one instance): ForceStop is a string "true"/"false" in StopInstanceRequest.ts. */
   async stopInstance(instanceId: string, forceStop = false): Promise<{ RequestId: string }> {
-    return (await this.call("StopInstance", { InstanceId: instanceId, ForceStop: forceStop ? "true" : "false" })) as { RequestId: string };
+    return (await this.call("StopInstance", { InstanceId: instanceId, ...(forceStop ? { ForceStop: "true" } : {}) })) as { RequestId: string };
   }
 
   async startInstance(instanceId: string): Promise<{ RequestId: string }> {
@@ -269,6 +284,27 @@ function params(action: string): $OpenApi.Params {
 
 function keyQuery(key: T.KeyPairRef): Record<string, string> {
   return key.keyPairId ? { KeyPairId: key.keyPairId } : { KeyPairName: key.keyPairName as string };
+}
+
+const KEY_PAIR_PAGE = 50;
+
+/**
+ * A per-instance result's code as a name where one can be had: "200"/"0" for success stay as they are; a numeric
+ * failure code (the models type Code as a number) gives way to the error name that leads the Message
+ * ("IncorrectInstanceStatus: ..."), else the number is kept. A string code is kept as sent.
+ */
+export function errorName(code: unknown, message: unknown): string {
+  const c = String(code ?? "");
+  if (!/^\d+$/.test(c) || c === "200" || c === "0") return c;
+  const named = /^([A-Z][A-Za-z0-9]*(?:\.[A-Za-z0-9%]+)*)(?::|\s|$)/.exec(String(message ?? ""));
+  return named ? named[1] : c;
+}
+
+/** The Message without the error name that leads it when the code was a number (the name became the code). */
+function withoutName(code: unknown, message: unknown): string {
+  const m = String(message ?? "");
+  const name = errorName(code, message);
+  return name !== String(code ?? "") && m.startsWith(`${name}: `) ? m.slice(name.length + 2) : m;
 }
 
 /** ENS lists come either as a plain array or wrapped as `{Item: [...]}`; accept both. */

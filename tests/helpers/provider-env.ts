@@ -37,9 +37,12 @@ export type ProviderEnv = Awaited<ReturnType<typeof providerOnEmulator>>;
 export const instanceIds = (from: number, count: number) =>
   Array.from({ length: count }, (_, i) => `i-emu${String(from + i).padStart(8, "0")}`);
 
-/** Inputs as check() returns them (defaults applied), plus the serialized-provider marker the engine adds. */
-export async function checked(env: ProviderEnv, news: Record<string, unknown>) {
-  const res = await env.provider.check({}, { __provider: "PROVIDER-TEXT", ...news });
+/**
+ * Inputs as check() returns them (defaults applied), plus the serialized-provider marker the engine adds. For an
+ * update the engine hands check the old inputs: pass them as `olds`.
+ */
+export async function checked(env: ProviderEnv, news: Record<string, unknown>, olds: object = {}) {
+  const res = await env.provider.check(olds, { __provider: "PROVIDER-TEXT", ...news });
   if (res.failures.length) throw new Error(JSON.stringify(res.failures));
   return res.inputs;
 }

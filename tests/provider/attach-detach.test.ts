@@ -45,7 +45,7 @@ describe("update", () => {
     env.clearJournal();
 
     const after = [...before.slice(45), ...instanceIds(1001, 10)];
-    const news = await checked(env, { keyPairId: key.keyPairId, instanceIds: after });
+    const news = await checked(env, { keyPairId: key.keyPairId, instanceIds: after }, created.outs);
     const d = await env.provider.diff(created.id, created.outs, news);
     expect(d).toMatchObject({ changes: true, replaces: [] });
 
@@ -60,18 +60,20 @@ describe("update", () => {
 
   it("diff: same set in another order is no change; another key pair is a replacement; drift is a change", async () => {
     const ids = instanceIds(1, 3);
+    for (const id of ids) env.emu.world.setInstanceKey(id, "fleet-key");
     const outs = { keyPairId: key.keyPairId, keyPairName: "fleet-key", instanceIds: ids, attachedInstanceIds: ids, stopInstances: false, maxStoppedInstances: 30, forceStop: false, stopTimeoutSeconds: 300 };
-    const same = await checked(env, { keyPairId: key.keyPairId, instanceIds: [...ids].reverse() });
+    const same = await checked(env, { keyPairId: key.keyPairId, instanceIds: [...ids].reverse() }, outs);
     expect(await env.provider.diff("x", outs, same)).toMatchObject({ changes: false, replaces: [] });
 
-    const byName = await checked(env, { keyPairName: "fleet-key", instanceIds: ids });
+    const byName = await checked(env, { keyPairName: "fleet-key", instanceIds: ids }, outs);
     expect(await env.provider.diff("x", outs, byName)).toMatchObject({ changes: false, replaces: [] });
 
-    const other = await checked(env, { keyPairId: keyOf(env.emu, "other-key").keyPairId, instanceIds: ids });
+    const other = await checked(env, { keyPairId: keyOf(env.emu, "other-key").keyPairId, instanceIds: ids }, outs);
     expect(await env.provider.diff("x", outs, other)).toMatchObject({ changes: true, replaces: ["keyPairId"] });
 
     const drifted = { ...outs, attachedInstanceIds: ids.slice(1) };
     expect(await env.provider.diff("x", drifted, same)).toMatchObject({ changes: true, replaces: [] });
+    for (const id of ids) env.emu.world.setInstanceKey(id, undefined);
   });
 });
 
@@ -91,7 +93,7 @@ describe("adoption, conflicts and idempotence", () => {
     const [inst] = instanceIds(1150, 1);
     env.emu.world.setInstanceKey(inst, "other-key");
     const { id, outs } = await env.provider.create(await checked(env, { keyPairId: key.keyPairId, instanceIds: [inst] }));
-    expect(env.logs).toContainEqual(expect.stringMatching(new RegExp(`warning: ${inst} carries key pair other-key; attaching fleet-key replaces it`)));
+    expect(env.logs).toContainEqual(`warning: 1 instance(s) carry another key pair (other-key); attaching fleet-key replaces it (an ENS instance holds one key pair): ${inst}`);
     expect(boundTo("fleet-key")).toContain(inst);
     await env.provider.delete(id, outs);
   });
@@ -105,14 +107,34 @@ describe("adoption, conflicts and idempotence", () => {
     expect(boundTo("fleet-key").filter((i) => ids.includes(i))).toEqual([]);
   });
 
-  it("delete of an attachment whose key pair was deleted behind our back succeeds without calls", async () => {
+  it("delete with the key pair deleted behind our back: done without calls once no instance carries its name", async () => {
     const ids = instanceIds(1170, 2);
     const { id, outs } = await env.provider.create(await checked(env, { keyPairName: "other-key", instanceIds: ids }));
     env.emu.world.deleteKeyPair("other-key");
+    for (const i of ids) env.emu.world.setInstanceKey(i, undefined);
     env.clearJournal();
     await env.provider.delete(id, outs);
     expect(env.calls("DetachKeyPair")).toHaveLength(0);
     env.emu.world.addKeyPair({ keyPairName: "other-key" });
+  });
+
+  it("delete with the key pair deleted while bound: the instances still carry its name, so it is not called done", async () => {
+    const ids = instanceIds(1175, 2);
+    env.emu.world.addKeyPair({ keyPairName: "doomed-key" });
+    const { id, outs } = await env.provider.create(await checked(env, { keyPairName: "doomed-key", instanceIds: ids }));
+    env.emu.world.deleteKeyPair("doomed-key"); // ENS allows it; the instances keep the dangling name
+    env.clearJournal();
+    const err = await env.provider.delete(id, outs).then(() => undefined, (e: Error) => e);
+    const detached = env.emu.state().instances.filter((i) => ids.includes(i.instanceId) && i.keyPairName === undefined).map((i) => i.instanceId);
+    if (err) {
+      // ENS refused to detach by the dangling name: the resource stays, and the error names each instance.
+      expect(detached).toEqual([]);
+      for (const i of ids) expect(err.message).toContain(`${i}: DetachKeyPair failed`);
+    } else {
+      expect(detached.sort()).toEqual([...ids].sort());
+    }
+    expect(env.logs).toContainEqual(expect.stringContaining("was deleted in ENS while bound: 2 instance(s) still carry its name doomed-key"));
+    for (const i of ids) env.emu.world.setInstanceKey(i, undefined);
   });
 });
 
@@ -125,11 +147,11 @@ describe("read (refresh)", () => {
     expect(r.id).toBe(id);
     expect(r.props.attachedInstanceIds).toEqual([ids[0], ids[1], ids[3]]);
     expect(r.props.instanceIds).toEqual(ids);
-    const d = await env.provider.diff(id, r.props, await checked(env, { keyPairId: key.keyPairId, instanceIds: ids }));
+    const d = await env.provider.diff(id, r.props, await checked(env, { keyPairId: key.keyPairId, instanceIds: ids }, outs));
     expect(d.changes).toBe(true);
 
     env.clearJournal();
-    const { outs: fixed } = await env.provider.update(id, r.props, await checked(env, { keyPairId: key.keyPairId, instanceIds: ids }));
+    const { outs: fixed } = await env.provider.update(id, r.props, await checked(env, { keyPairId: key.keyPairId, instanceIds: ids }, outs));
     expect(env.calls("AttachKeyPair").map((c) => JSON.parse(c.params.InstanceIds))).toEqual([[ids[2]]]);
     expect(fixed.attachedInstanceIds).toEqual([...ids].sort());
     await env.provider.delete(id, fixed);

@@ -190,9 +190,11 @@ describe("crash marks", () => {
     const ids = instanceIds(351, 4);
     for (const id of ids) env.emu.world.setInstanceStatus(id, "Running");
     const { id, outs } = await env.provider.create(await checked(env, { keyPairId: key.keyPairId, instanceIds: ids, stopInstances: true }));
-    const tagged = env.calls("TagResources").flatMap((c) => Object.entries(c.params).filter(([k]) => k.startsWith("ResourceId.")).map(([, v]) => v));
+    const marking = env.calls("TagResources").filter((c) => c.params["Tag.1.Key"] === STOP_MARK);
+    const tagged = marking.flatMap((c) => Object.entries(c.params).filter(([k]) => k.startsWith("ResourceId.")).map(([, v]) => v));
     expect(tagged.sort()).toEqual([...ids].sort());
-    expect(env.emu.journal().findIndex((j) => j.action === "TagResources")).toBeLessThan(env.emu.journal().findIndex((j) => j.action === "StopInstances"));
+    const journal = env.emu.journal();
+    expect(journal.findIndex((j) => j.action === "TagResources" && j.params["Tag.1.Key"] === STOP_MARK)).toBeLessThan(journal.findIndex((j) => j.action === "StopInstances"));
     expect(env.emu.state().instances.filter((i) => ids.includes(i.instanceId)).every((i) => !(STOP_MARK in i.tags))).toBe(true);
     await env.provider.delete(id, outs);
   });
@@ -213,6 +215,7 @@ describe("crash marks", () => {
 
   it("diff asks for an update when an interrupted run of this resource left marks, even with unchanged inputs", async () => {
     const ids = instanceIds(371, 3);
+    for (const i of ids) env.emu.world.setInstanceKey(i, "ops-key");
     const outs = { keyPairId: key.keyPairId, keyPairName: "ops-key", instanceIds: ids, attachedInstanceIds: ids, stopInstances: true, maxStoppedInstances: 30, forceStop: false, stopTimeoutSeconds: 300 };
     const news = { ...outs, attachedInstanceIds: undefined };
     const id = `${key.keyPairId}:att-0badf00d`;
@@ -222,6 +225,7 @@ describe("crash marks", () => {
     await client.tagResources(instanceIds(380, 1), [{ Key: STOP_MARK, Value: id }]);
     expect((await env.provider.diff(id, outs, news)).changes).toBe(true);
     await client.untagResources(instanceIds(380, 1), [STOP_MARK]);
+    for (const i of ids) env.emu.world.setInstanceKey(i, undefined);
   });
 });
 
