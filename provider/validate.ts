@@ -6,6 +6,14 @@ export const KEY_PAIR_NAME = /^[A-Za-z][A-Za-z0-9:_-]{1,127}$/;
 export const MAX_INSTANCES = 10000;
 export const DEFAULTS = { stopInstances: false, maxStoppedInstances: 30, forceStop: false, stopTimeoutSeconds: 300 };
 
+/**
+ * Every input a KeyPairAttachment takes. Anything else (except engine fields starting with `__`) is refused by
+ * checkInputs, naming the nearest of these: add a new input here, and check its value in checkInputs.
+ */
+export const INPUT_FIELDS: string[] = ["keyPairId", "keyPairName", "instanceIds", "stopInstances", "maxStoppedInstances", "forceStop", "stopTimeoutSeconds", "takeOwnership"];
+/** Outputs of the resource: given as inputs they are refused with a hint of their own. */
+const OUTPUT_ONLY_FIELDS = ["attachedInstanceIds"];
+
 /** Inputs after check: defaults applied, instance IDs unique. */
 export interface AttachmentInputs {
   keyPairId?: string;
@@ -15,6 +23,8 @@ export interface AttachmentInputs {
   maxStoppedInstances: number;
   forceStop: boolean;
   stopTimeoutSeconds: number;
+  /** Take over bindings another resource owns. No default stored, so states written before it existed stay equal. */
+  takeOwnership?: boolean;
 }
 
 export interface CheckFailure {
@@ -31,6 +41,7 @@ export function checkInputs(news: Record<string, any>): { inputs: Record<string,
   const warnings: string[] = [];
   const fail = (property: string, reason: string) => failures.push({ property, reason });
   const out: Record<string, any> = { ...news };
+  checkFieldNames(news, fail);
 
   const hasId = news.keyPairId !== undefined && news.keyPairId !== null && news.keyPairId !== "";
   const hasName = news.keyPairName !== undefined && news.keyPairName !== null && news.keyPairName !== "";
@@ -67,6 +78,9 @@ export function checkInputs(news: Record<string, any>): { inputs: Record<string,
 
   checkBool(news, out, "stopInstances", fail);
   checkBool(news, out, "forceStop", fail);
+  if (news.takeOwnership !== undefined && news.takeOwnership !== null && typeof news.takeOwnership !== "boolean" && !isUnknown(news.takeOwnership)) {
+    fail("takeOwnership", `takeOwnership must be true or false, got ${show(news.takeOwnership)}`);
+  }
   checkInt(news, out, "maxStoppedInstances", 1, MAX_INSTANCES, "how many instances may be stopped at once", fail);
   checkInt(news, out, "stopTimeoutSeconds", 1, 3600, "seconds to wait for Stopped or Running", fail);
   return { inputs: out, failures, warnings };
@@ -87,7 +101,63 @@ function checkInt(news: Record<string, any>, out: Record<string, any>, key: "max
   else if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) fail(key, `${key} (${what}) must be a whole number from ${min} to ${max}, got ${show(v)}`);
 }
 
+/** Unknown fields are refused, not stored: `stopInstance: true` must not deploy with stopInstances false. */
+function checkFieldNames(news: Record<string, any>, fail: Fail) {
+  for (const [key, value] of Object.entries(news)) {
+    if (value === undefined || key.startsWith("__") || INPUT_FIELDS.includes(key)) continue;
+    if (OUTPUT_ONLY_FIELDS.includes(key)) {
+      fail(key, `${key} is an output of KeyPairAttachment, not an input: remove it (it reports what ENS really has bound)`);
+      continue;
+    }
+    const near = nearestField(key);
+    fail(key, near ? `unknown input "${key}": did you mean ${near}?` : `unknown input "${key}": KeyPairAttachment takes ${INPUT_FIELDS.join(", ")}`);
+  }
+}
+
+/** The known input a misspelt name most likely meant: same letters in another case, a small edit, or a shortening. */
+export function nearestField(name: string, known: readonly string[] = INPUT_FIELDS): string | undefined {
+  const lower = name.toLowerCase();
+  let best: { field: string; d: number } | undefined;
+  for (const field of known) {
+    const d = editDistance(lower, field.toLowerCase());
+    if (!best || d < best.d) best = { field, d };
+  }
+  if (best && best.d <= Math.max(2, Math.floor(Math.max(name.length, best.field.length) / 4))) return best.field;
+  // A shortening: "maxStopped", "stopTimeout", "keyName" (its letters in order within the field's name).
+  if (lower.length < 4) return undefined;
+  const shortenings = known.filter((f) => isSubsequence(lower, f.toLowerCase()));
+  shortenings.sort((a, b) => editDistance(lower, a.toLowerCase()) - editDistance(lower, b.toLowerCase()));
+  return shortenings[0];
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours cost 1. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+function isSubsequence(short: string, long: string): boolean {
+  let i = 0;
+  for (const c of long) if (c === short[i]) i++;
+  return i === short.length;
+}
+
+/** A value as the user wrote it: JSON, but NaN, Infinity and -0 by name (JSON.stringify turns them into null and 0). */
 function show(v: unknown): string {
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v, (_k, x) => (typeof x === "number" && (!Number.isFinite(x) || Object.is(x, -0)) ? `\u0000${Object.is(x, -0) ? "-0" : String(x)}\u0000` : typeof x === "bigint" ? `\u0000${x}\u0000` : x));
+  } catch {
+    s = undefined;
+  }
+  s = s === undefined ? String(v) : s.replace(/"\\u0000(.*?)\\u0000"/g, "$1");
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

@@ -1,4 +1,5 @@
 import Credential, { Config as CredentialConfig } from "@alicloud/credentials";
+import { markCredentialFailure, registerSecret } from "./errors";
 
 /** An access key pair, optionally with an STS token. Never logged, never stored in state. */
 export interface AccessKey {
@@ -22,15 +23,35 @@ export function accessKeyFromEnv(env: NodeJS.ProcessEnv = process.env): AccessKe
 /**
  * Builds the credential object `@alicloud/openapi-client` signs with: the given key, else the default chain of
  * `@alicloud/credentials` (environment, OIDC, CLI profile, ~/.alibabacloud/credentials, ECS RAM role, URI).
+ * Whatever secret and token it signs with are registered for redaction, so no error can show them; a chain that finds
+ * nothing fails with an error toEnsError reports as CredentialsNotFound.
  */
 export function toCredential(key: AccessKey | undefined): Credential {
-  if (!key) return new Credential();
-  return new Credential(
-    new CredentialConfig({
-      type: key.securityToken ? "sts" : "access_key",
-      accessKeyId: key.accessKeyId,
-      accessKeySecret: key.accessKeySecret,
-      securityToken: key.securityToken,
-    }),
+  if (!key) return guarded(new Credential());
+  registerSecret(key.accessKeySecret, key.securityToken);
+  return guarded(
+    new Credential(
+      new CredentialConfig({
+        type: key.securityToken ? "sts" : "access_key",
+        accessKeyId: key.accessKeyId,
+        accessKeySecret: key.accessKeySecret,
+        securityToken: key.securityToken,
+      }),
+    ),
   );
+}
+
+function guarded(credential: Credential): Credential {
+  const get = credential.getCredential.bind(credential);
+  credential.getCredential = async () => {
+    let model: Awaited<ReturnType<typeof get>>;
+    try {
+      model = await get();
+    } catch (e) {
+      throw markCredentialFailure(e);
+    }
+    registerSecret(model.accessKeySecret, model.securityToken, model.bearerToken);
+    return model;
+  };
+  return credential;
 }

@@ -84,19 +84,25 @@ describe("EnsClient wire encoding (ACS3, the default signature)", () => {
     expect(server.requests.every((r) => r.query.PageSize === "100")).toBe(true);
   });
 
-  it("encodes StopInstances and StartInstances InstanceIds comma-separated", async () => {
-    nextReply = { body: { RequestId: "r", InstanceResponses: [{ InstanceId: "i-a1", Code: 0, Message: "" }] } };
-    const res = await client.stopInstances(["i-a1", "i-b2"], true);
+  it("encodes StopInstances and StartInstances InstanceIds comma-separated, with nothing else (StopInstancesRequest.ts has no ForceStop)", async () => {
+    nextReply = { body: { RequestId: "r", InstanceResponses: [{ InstanceId: "i-a1", Code: 200, Message: "" }, { InstanceId: "i-b2", Code: 400, Message: "IncorrectInstanceStatus: The current status does not support this operation." }] } };
+    const res = await client.stopInstances(["i-a1", "i-b2"]);
     expect(last().headers["x-acs-action"]).toBe("StopInstances");
-    expect(last().query).toEqual({ InstanceIds: "i-a1,i-b2", ForceStop: "true" });
-    expect(res.InstanceResponses).toEqual([{ InstanceId: "i-a1", Code: "0", Message: "" }]);
+    expect(last().query).toEqual({ InstanceIds: "i-a1,i-b2" });
+    // Numeric codes as the models type them: the error name leading the Message becomes the code.
+    expect(res.InstanceResponses).toEqual([
+      { InstanceId: "i-a1", Code: "200", Message: "" },
+      { InstanceId: "i-b2", Code: "IncorrectInstanceStatus", Message: "The current status does not support this operation." },
+    ]);
     await client.startInstances(["i-a1"]);
     expect(last().query).toEqual({ InstanceIds: "i-a1" });
   });
 
   it("encodes the single-instance and key pair operations as the SDK does", async () => {
     await client.stopInstance("i-a1", false);
-    expect(last().query).toEqual({ InstanceId: "i-a1", ForceStop: "false" });
+    expect(last().query).toEqual({ InstanceId: "i-a1" });
+    await client.stopInstance("i-a1", true);
+    expect(last().query).toEqual({ InstanceId: "i-a1", ForceStop: "true" });
     await client.startInstance("i-a1");
     expect(last().query).toEqual({ InstanceId: "i-a1" });
     await client.createKeyPair("kp-1");
