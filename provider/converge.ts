@@ -77,7 +77,7 @@ async function observeAndPlan(client: EnsClient, key: BindingKey, inputs: Attach
     maxStoppedInstances: inputs.maxStoppedInstances,
     owners: askOwner.length ? await readOwners(client, askOwner) : new Map(),
     resourceId: id,
-    takeOwnership: (inputs as { takeOwnership?: boolean }).takeOwnership === true,
+    takeOwnership: inputs.takeOwnership === true,
   });
   const problems: string[] = [];
   if (plan.missing.length) problems.push(`instanceIds: ENS has no instance ${list(plan.missing)} at ${client.endpoint}; remove it from instanceIds or check the region and account`);

@@ -91,7 +91,7 @@ export async function diff(id: string, olds: Props, news: Props) {
     setDiffers(news.instanceIds, olds.instanceIds) ||
     // Partial failures or drift: state says fewer (or more) are bound than wanted, so an update converges.
     setDiffers(news.instanceIds, olds.attachedInstanceIds) ||
-    ["stopInstances", "maxStoppedInstances", "forceStop", "stopTimeoutSeconds", "takeOwnership"].some((k) => news[k] !== olds[k]) ||
+    ["stopInstances", "maxStoppedInstances", "forceStop", "stopTimeoutSeconds"].some((k) => news[k] !== olds[k]) ||
     (await leftStopped(id, olds, news)) ||
     (await drifted(olds, news));
   return { changes, replaces, deleteBeforeReplace: false };
@@ -258,7 +258,7 @@ function outputs(inputs: AttachmentInputs, key: KeyPair, attachedInstanceIds: st
 }
 
 function pickInputs(p: Props): AttachmentInputs {
-  const { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, takeOwnership } = p as AttachmentInputs & { takeOwnership?: boolean };
+  const { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, takeOwnership } = p as AttachmentInputs;
   return { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, ...(takeOwnership !== undefined ? { takeOwnership } : {}) };
 }
 
