@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { claimInstances } from "./claims";
 
 /** Inputs of {@link KeyPairAttachment}. */
 export interface KeyPairAttachmentArgs {
@@ -16,6 +17,13 @@ export interface KeyPairAttachmentArgs {
   forceStop?: pulumi.Input<boolean>;
   /** How long to wait for an instance to reach Stopped or Running, in seconds (1-3600). Default 300. */
   stopTimeoutSeconds?: pulumi.Input<number>;
+  /**
+   * Take over bindings that another KeyPairAttachment (in this or another stack) owns: the provider tags every
+   * instance it binds with its resource ID, and refuses to adopt, re-key or detach an instance another resource owns
+   * unless this is true. Default false. Within one program, two attachments naming the same instance are refused
+   * whatever this says.
+   */
+  takeOwnership?: pulumi.Input<boolean>;
 }
 
 /**
@@ -33,20 +41,33 @@ export class KeyPairAttachment extends pulumi.dynamic.Resource {
   public readonly instanceIds!: pulumi.Output<string[]>;
   /** The instances that really carry the key pair now: after a partial failure or drift it differs from `instanceIds`. */
   public readonly attachedInstanceIds!: pulumi.Output<string[]>;
+  /** Whether the provider may stop Running instances first and start them again afterwards. */
   public readonly stopInstances!: pulumi.Output<boolean>;
+  /** With `stopInstances`, the most instances stopped by the provider at the same time. */
   public readonly maxStoppedInstances!: pulumi.Output<number>;
+  /** With `stopInstances`, whether stops are forced (StopInstance with ForceStop, one call per instance). */
   public readonly forceStop!: pulumi.Output<boolean>;
+  /** How long the provider waits for an instance to reach Stopped or Running, in seconds. */
   public readonly stopTimeoutSeconds!: pulumi.Output<number>;
+  /** Whether this attachment may take over bindings another resource owns. */
+  public readonly takeOwnership!: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: KeyPairAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
     if (args.keyPairName !== undefined && args.keyPairId === undefined) {
       pulumi.log.warn(`${name}: keyPairName is deprecated by ENS; prefer keyPairId (the name is resolved to its ID, and both are outputs)`);
     }
+    // The second attachment of a program to name an instance fails here, before any change (so in preview too).
+    const scope = `${pulumi.getProject()}/${pulumi.getStack()}`;
+    const instanceIds = pulumi.output(args.instanceIds).apply((ids) => {
+      const clash = Array.isArray(ids) ? claimInstances(scope, name, ids.filter((i) => typeof i === "string")) : undefined;
+      if (clash) throw new Error(clash);
+      return ids;
+    });
     super(
       // Required here, not imported at the top, so the object serialized is exactly that module's exports.
       require("../provider/dynamic"),
       name,
-      { ...args, keyPairId: args.keyPairId, keyPairName: args.keyPairName, attachedInstanceIds: undefined },
+      { ...args, instanceIds, keyPairId: args.keyPairId, keyPairName: args.keyPairName, attachedInstanceIds: undefined },
       opts,
       "ens",
       "KeyPairAttachment",

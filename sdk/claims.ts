@@ -1,0 +1,36 @@
+/**
+ * One owner per binding, within a program: ENS holds one key pair per instance, so two KeyPairAttachments that name
+ * the same instance would take it from each other on every run (with the same key, removing one strips the other).
+ * Each attachment registers the instances it names; the second one to name an instance is refused before anything
+ * changes, so `pulumi preview` already says which two resources collide. Across stacks, owner tags in ENS do the same.
+ */
+export interface Claim {
+  resource: string;
+  instanceIds: string[];
+}
+
+/** Claims of the program run per stack (a process may run several stacks through the Automation API). */
+const registry = new Map<string, Map<string, Set<string>>>();
+
+/**
+ * Registers `resource`'s instances under `scope`; returns a message naming both resources and the shared instances
+ * when another resource of the same scope already claimed some of them, else undefined. Re-registering a name (a
+ * program run again in the same process) replaces its earlier claim.
+ */
+export function claimInstances(scope: string, resource: string, instanceIds: readonly string[]): string | undefined {
+  const claims = registry.get(scope) ?? new Map<string, Set<string>>();
+  registry.set(scope, claims);
+  const mine = new Set(instanceIds);
+  for (const [other, theirs] of claims) {
+    if (other === resource) continue;
+    const shared = [...mine].filter((id) => theirs.has(id));
+    if (shared.length) {
+      return (
+        `KeyPairAttachment "${resource}" and "${other}" both name ${shared.length} instance(s): ${shared.slice(0, 5).join(", ")}${shared.length > 5 ? ", ..." : ""}. ` +
+        `An ENS instance holds one key pair and has one owner: list each instance in one KeyPairAttachment only`
+      );
+    }
+  }
+  claims.set(resource, mine);
+  return undefined;
+}
