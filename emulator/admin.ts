@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EmulatorCore } from "./core";
 import { validateFaults, validateQuota } from "./faults";
 import { sendJson } from "./respond";
+import { validateResultCodes } from "./results";
 import type { InstanceStatus, SeedInstance } from "./types";
 
 class AdminError extends Error {
@@ -65,6 +66,12 @@ function worldOp(core: EmulatorCore, o: WorldOp): unknown {
   }
 }
 
+const faultsView = (core: EmulatorCore) => ({
+  ...core.edge.current,
+  quotaPerSecond: core.edge.quotaPerSecond ?? null,
+  resultCodes: core.resultCodes,
+});
+
 function route(core: EmulatorCore, method: string, name: string, body: Buffer): unknown {
   const key = `${method} ${name}`;
   switch (key) {
@@ -80,15 +87,17 @@ function route(core: EmulatorCore, method: string, name: string, body: Buffer): 
     case "GET stats":
       return core.stats();
     case "GET faults":
-      return { ...core.edge.current, quotaPerSecond: core.edge.quotaPerSecond ?? null };
+      return faultsView(core);
     case "POST faults": {
       const input = parseJson(body) as Record<string, unknown>;
       const faults = validateFaults(input);
-      const hasQuota = input && typeof input === "object" && "quotaPerSecond" in input;
-      const quota = hasQuota ? validateQuota(input.quotaPerSecond) : undefined;
+      const has = (k: string) => input && typeof input === "object" && k in input;
+      const quota = has("quotaPerSecond") ? validateQuota(input.quotaPerSecond) : undefined;
+      const style = has("resultCodes") ? validateResultCodes(input.resultCodes) : undefined;
       core.edge.set(faults);
-      if (hasQuota) core.edge.setQuota(quota);
-      return { ...core.edge.current, quotaPerSecond: core.edge.quotaPerSecond ?? null };
+      if (has("quotaPerSecond")) core.edge.setQuota(quota);
+      if (style) core.setResultCodes(style);
+      return faultsView(core);
     }
     case "POST reset":
       core.reset();

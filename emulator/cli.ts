@@ -19,6 +19,7 @@ const USAGE = `Usage: ens-emulator [options]
   --access-key-id ID        access key id (with --access-key-secret; default ens-emulator-key)
   --access-key-secret S     access key secret (default ens-emulator-secret)
   --random-seed X           seed for the fault-rate PRNG
+  --result-codes STYLE      number | string: per-instance result Code form (default number, as the SDK models)
   --help                    print this help
 
 Prints the URL (http://HOST:PORT) as the first line of stdout. Admin endpoints: /__emulator/*.`;
@@ -52,6 +53,7 @@ function parse(argv: string[]): EmulatorOptions | "help" {
         "access-key-id": { type: "string" },
         "access-key-secret": { type: "string" },
         "random-seed": { type: "string" },
+        "result-codes": { type: "string" },
         help: { type: "boolean" },
       },
     }));
@@ -63,6 +65,10 @@ function parse(argv: string[]): EmulatorOptions | "help" {
   const status = s("initial-status");
   if (status !== undefined && status !== "Running" && status !== "Stopped") {
     throw new UsageError(`--initial-status must be Running or Stopped, got "${status}"`);
+  }
+  const resultCodes = s("result-codes");
+  if (resultCodes !== undefined && resultCodes !== "number" && resultCodes !== "string") {
+    throw new UsageError(`--result-codes must be number or string, got "${resultCodes}"`);
   }
   const port = int("port", s("port"), 0);
   if (port !== undefined && port > 65535) throw new UsageError(`--port must be at most 65535, got "${port}"`);
@@ -84,6 +90,7 @@ function parse(argv: string[]): EmulatorOptions | "help" {
     quotaPerSecond: int("quota-per-second", s("quota-per-second"), 1),
     accessKeys: id !== undefined ? { [id]: secret! } : undefined,
     randomSeed: s("random-seed"),
+    resultCodes: resultCodes as "number" | "string" | undefined,
   };
 }
 

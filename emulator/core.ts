@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { Authenticator } from "./auth";
 import { EdgeFaults } from "./faults";
+import { validateResultCodes } from "./results";
 import { World } from "./model";
 import { StateFile, loadStateFile } from "./persist";
 import type {
@@ -14,6 +15,7 @@ import type {
   EmulatorStats,
   InstanceStatus,
   JournalEntry,
+  ResultCodeStyle,
   SeedInstance,
   SeedKeyPair,
   WorldControl,
@@ -50,6 +52,8 @@ export class EmulatorCore {
   private calls: Record<string, number> = {};
   private readonly journalLimit: number;
   private readonly startupQuota: number | undefined;
+  private readonly startupResultCodes: ResultCodeStyle;
+  private resultCodeStyle: ResultCodeStyle;
 
   constructor(o: EmulatorOptions) {
     const now = Date.now();
@@ -61,12 +65,20 @@ export class EmulatorCore {
     this.auth = new Authenticator(new Map(Object.entries(keys)), o.maxSkewMs ?? 15 * 60_000);
     this.edge = new EdgeFaults(o.latencyMs ?? 0, o.faults, o.quotaPerSecond, o.randomSeed);
     this.startupQuota = this.edge.quotaPerSecond;
+    this.startupResultCodes = this.resultCodeStyle = validateResultCodes(o.resultCodes ?? "number");
     this.journalLimit = o.journalLimit ?? 100_000;
     if (o.statePath) {
       const file = new StateFile(o.statePath, o.persistIntervalMs ?? 100, () => this.world.toJSON());
       this.stateFile = file;
       this.world.onMutate = () => file.markDirty();
     }
+  }
+
+  get resultCodes(): ResultCodeStyle {
+    return this.resultCodeStyle;
+  }
+  setResultCodes(style: unknown): void {
+    this.resultCodeStyle = validateResultCodes(style);
   }
 
   record(e: JournalEntry): void {
@@ -98,6 +110,7 @@ export class EmulatorCore {
     this.world.resetPeak(Date.now());
     this.edge.set({});
     this.edge.setQuota(this.startupQuota);
+    this.resultCodeStyle = this.startupResultCodes;
     this.auth.clearNonces();
   }
 

@@ -1,4 +1,8 @@
-/** Errors the emulator answers with, in one catalog so the README and the tests can point at one place. */
+/**
+ * Errors the emulator answers with, in one catalog so the README, CONFORMANCE.md and the tests can point at one
+ * place. Sources of each code: emulator/CONFORMANCE.md.
+ */
+import type { InstanceFailure, ThrottleCode } from "./types";
 
 export class EnsFault extends Error {
   constructor(
@@ -35,7 +39,7 @@ export const Errors = {
   bodyTooLarge: fault(413, "RequestEntityTooLarge"),
   methodNotAllowed: fault(405, "UnsupportedHTTPMethod"),
   // --- edge faults
-  throttled: () => new EnsFault(400, "Throttling.User", "Request was denied due to user flow control."),
+  throttled: (code: ThrottleCode = "Throttling.User", status = 400) => new EnsFault(status, code, THROTTLE_MESSAGES[code]),
   serviceUnavailable: () =>
     new EnsFault(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server."),
   // --- parameters
@@ -55,25 +59,35 @@ export const Errors = {
     ),
   publicKeyMalformed: () =>
     new EnsFault(400, "InvalidPublicKeyBody.Malformed", "The specified PublicKeyBody is not a valid OpenSSH public key."),
-  keyPairInUse: (name: string, count: number) =>
+  publicKeyNotRsa: () =>
+    new EnsFault(400, "InvalidPublicKeyBody.Malformed", "Only ssh-rsa public keys can be imported."),
+  keyNotAttached: (keyPairName: string, ids: string[]) =>
     new EnsFault(
       400,
-      "InvalidParameter.KeypairAlreadyAttachedInstance",
-      `The key pair ${name} is still attached to ${count} instance(s); detach it first.`,
+      "PublicKeyNotAttachWithInstance",
+      `The key pair ${keyPairName} is not attached to instance(s) ${ids.join(", ")}; nothing was detached.`,
     ),
-  instanceNotFound: (id: string) =>
-    new EnsFault(404, "InvalidInstanceId.NotFound", `The specified instance does not exist: ${id}`),
   resourceNotFound: (id: string) =>
     new EnsFault(404, "InvalidResourceId.NotFound", `The specified resource does not exist: ${id}`),
-  incorrectStatus: () =>
-    new EnsFault(400, "IncorrectInstanceStatus", "The current status of the instance does not support this operation."),
+  /** A per-instance failure raised as the whole call's error (StopInstance/StartInstance, the wholeCallPowerFailure fault). */
+  fromItem: (f: InstanceFailure) => new EnsFault(400, f.code, f.message),
   tagLimit: (id: string) =>
     new EnsFault(400, "InvalidParameter.TagCount", `The resource ${id} would carry more than 20 tags.`),
 };
 
-/** Per-instance failure codes used inside batch results. */
+const THROTTLE_MESSAGES: Record<ThrottleCode, string> = {
+  Throttling: "Request was denied due to request throttling.",
+  "Throttling.User": "Request was denied due to user flow control.",
+  "Throttling.Api": "Request was denied due to api flow control.",
+};
+
+/** Per-instance failure codes used inside batch results (and, for the whole-call fault, as whole-call errors). */
 export const ItemErrors = {
   notFound: { code: "InvalidInstanceId.NotFound", message: "The specified instance does not exist." },
+  // Not found in StopInstance / StartInstance, as their reference pages say (message verbatim, typo included);
+  // StopInstances / StartInstances reuse them (our choice).
+  stopNotFound: { code: "InstanceIdNotFound", message: "The input parameter instancdId that is not found." },
+  startNotFound: { code: "InstanceNotFound", message: "The input parameter instancdId that is not found." },
   incorrectStatus: { code: "IncorrectInstanceStatus", message: "The current status of the instance does not support this operation." },
   notAttached: { code: "PublicKeyNotAttachWithInstance", message: "The key pair is not attached to the instance." },
-};
+} satisfies Record<string, InstanceFailure>;

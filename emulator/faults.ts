@@ -1,11 +1,21 @@
 /**
- * Edge faults: latency, random throttling / 503 / dropped connections, the per-access-key quota,
- * and the per-instance failure table handed to actions. The wire layer consults this in one place.
+ * Edge faults: latency, random throttling / 503 / dropped connections / lost answers, the per-access-key quota,
+ * and the per-instance failure table and whole-call switch handed to actions. The wire layer consults this in
+ * one place.
  */
 import { EnsFault, Errors } from "./errors";
-import type { Faults, InstanceFailure } from "./types";
+import { THROTTLE_CODES } from "./types";
+import type { Faults, InstanceFailure, ThrottleCode } from "./types";
 
-export type EdgeDecision = { kind: "pass" } | { kind: "drop" } | { kind: "fail"; fault: EnsFault };
+/** "lose": carry the action out, then destroy the connection without an answer. */
+export type EdgeDecision = { kind: "pass" } | { kind: "drop" } | { kind: "lose" } | { kind: "fail"; fault: EnsFault };
+
+const RATES = ["throttleRate", "errorRate", "dropRate", "lostAnswerRate"] as const;
+/** Keys the admin endpoint accepts next to the faults (handled there). */
+const ADMIN_KEYS = new Set(["quotaPerSecond", "resultCodes"]);
+const KNOWN = [
+  "latencyMs", ...RATES, "instanceFailures", "actions", "wholeCallPowerFailure", "throttleCode", "throttleStatus", ...ADMIN_KEYS,
+];
 
 /** mulberry32 over a 32-bit hash of the seed: small, fast, deterministic. */
 export function seededRandom(seed: number | string): () => number {
@@ -31,9 +41,9 @@ export function validateFaults(f: unknown): Faults {
     if (k === "latencyMs") {
       if (typeof v !== "number" || !(v >= 0)) throw new Error("latencyMs must be a number >= 0");
       out.latencyMs = v;
-    } else if (k === "throttleRate" || k === "errorRate" || k === "dropRate") {
+    } else if ((RATES as readonly string[]).includes(k)) {
       if (typeof v !== "number" || !(v >= 0 && v <= 1)) throw new Error(`${k} must be a number between 0 and 1`);
-      out[k] = v;
+      out[k as (typeof RATES)[number]] = v;
     } else if (k === "instanceFailures") {
       if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("instanceFailures must be an object");
       const table: Record<string, InstanceFailure> = {};
@@ -48,8 +58,17 @@ export function validateFaults(f: unknown): Faults {
     } else if (k === "actions") {
       if (!Array.isArray(v) || !v.every((a) => typeof a === "string" && a)) throw new Error("actions must be a list of action names");
       out.actions = [...v];
-    } else if (k !== "quotaPerSecond") {
-      throw new Error(`unknown fault "${k}" (known: latencyMs, throttleRate, errorRate, dropRate, instanceFailures, actions, quotaPerSecond)`);
+    } else if (k === "wholeCallPowerFailure") {
+      if (typeof v !== "boolean") throw new Error("wholeCallPowerFailure must be true or false");
+      out.wholeCallPowerFailure = v;
+    } else if (k === "throttleCode") {
+      if (!THROTTLE_CODES.includes(v as ThrottleCode)) throw new Error(`throttleCode must be one of ${THROTTLE_CODES.join(", ")}`);
+      out.throttleCode = v as ThrottleCode;
+    } else if (k === "throttleStatus") {
+      if (v !== 400 && v !== 429) throw new Error("throttleStatus must be 400 or 429");
+      out.throttleStatus = v;
+    } else if (!ADMIN_KEYS.has(k)) {
+      throw new Error(`unknown fault "${k}" (known: ${KNOWN.join(", ")})`);
     }
   }
   return out;
@@ -100,19 +119,28 @@ export class EdgeFaults {
     return this.faults.instanceFailures?.[instanceId];
   }
 
-  /** Quota first (every call counts), then drop, throttle and error, each drawn independently. */
+  get wholeCallPowerFailure(): boolean {
+    return this.faults.wholeCallPowerFailure === true;
+  }
+
+  private throttled(): EnsFault {
+    return Errors.throttled(this.faults.throttleCode ?? "Throttling.User", this.faults.throttleStatus ?? 400);
+  }
+
+  /** Quota first (every call counts), then drop, throttle, error and lost answer, each drawn independently. */
   decide(accessKeyId: string, now: number, action: string): EdgeDecision {
     if (this.quota !== undefined) {
       const second = Math.floor(now / 1000);
       const w = this.windows.get(accessKeyId);
       if (!w || w.second !== second) this.windows.set(accessKeyId, { second, count: 1 });
-      else if (++w.count > this.quota) return { kind: "fail", fault: Errors.throttled() };
+      else if (++w.count > this.quota) return { kind: "fail", fault: this.throttled() };
     }
-    const { dropRate = 0, throttleRate = 0, errorRate = 0, actions } = this.faults;
+    const { dropRate = 0, throttleRate = 0, errorRate = 0, lostAnswerRate = 0, actions } = this.faults;
     if (actions && !actions.includes(action)) return { kind: "pass" };
     if (dropRate > 0 && this.random() < dropRate) return { kind: "drop" };
-    if (throttleRate > 0 && this.random() < throttleRate) return { kind: "fail", fault: Errors.throttled() };
+    if (throttleRate > 0 && this.random() < throttleRate) return { kind: "fail", fault: this.throttled() };
     if (errorRate > 0 && this.random() < errorRate) return { kind: "fail", fault: Errors.serviceUnavailable() };
+    if (lostAnswerRate > 0 && this.random() < lostAnswerRate) return { kind: "lose" };
     return { kind: "pass" };
   }
 }

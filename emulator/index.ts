@@ -9,7 +9,7 @@
 import type { AddressInfo } from "node:net";
 import { EmulatorCore, DEFAULT_ACCESS_KEYS } from "./core";
 import { createEmulatorServer } from "./server";
-import type { EmulatorOptions, Faults, RunningEmulator } from "./types";
+import type { EmulatorOptions, Faults, ResultCodeStyle, RunningEmulator } from "./types";
 
 export * from "./types";
 export { EnsFault } from "./errors";
@@ -46,6 +46,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     setFaults: (f: Faults) => core.edge.set(f),
     faults: () => core.edge.current,
     setQuota: (q: number | undefined) => core.edge.setQuota(q),
+    setResultCodes: (style: ResultCodeStyle) => core.setResultCodes(style),
+    resultCodes: () => core.resultCodes,
     reset: () => core.reset(),
     world: core.control,
     close: () =>

@@ -210,14 +210,11 @@ export class World {
     return rec;
   }
 
+  /** Allowed while attached: instances keep the (now dangling) keyPairName, as ENS does. */
   deleteKeyPair(kp: KeyPair): void {
     this.keyPairsById.delete(kp.keyPairId);
     this.keyPairsByName.delete(kp.keyPairName);
     this.onMutate();
-  }
-
-  instancesWithKey(name: string): Instance[] {
-    return this.order.filter((i) => i.keyPairName === name);
   }
 
   // ---------- views

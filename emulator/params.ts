@@ -22,9 +22,16 @@ function checkIds(name: string, ids: string[], min: number, max: number): string
   return ids;
 }
 
+/** A JSON-typed parameter: empty or the literal `null` (what some SDKs send for an absent value) counts as absent. */
+export function optionalJson(p: Params, name: string): string | undefined {
+  const v = optional(p, name);
+  return v === undefined || v.trim() === "null" ? undefined : v;
+}
+
 /** A JSON array string of IDs, e.g. ["i-1","i-2"] (AttachKeyPair, DetachKeyPair, DescribeInstances). */
 export function jsonIds(p: Params, name: string, min: number, max: number): string[] {
-  const raw = required(p, name);
+  const raw = optionalJson(p, name);
+  if (raw === undefined) throw Errors.missing(name);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -37,12 +44,21 @@ export function jsonIds(p: Params, name: string, min: number, max: number): stri
   return checkIds(name, parsed as string[], min, max);
 }
 
-/** A comma-separated ID list, e.g. i-1,i-2 (StopInstances, StartInstances). */
-export function commaIds(p: Params, name: string): string[] {
-  const ids = required(p, name)
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
+/**
+ * A repeated-ID list in either form Alibaba's SDKs send (StopInstances, StartInstances): comma-separated
+ * `Name=i-1,i-2` (the TypeScript and tea Go SDKs, style "simple") or `Name.1=i-1&Name.2=i-2` (the Go SDK
+ * github.com/aliyun/alibaba-cloud-sdk-go, `type:"Repeated"`). Both at once, or a JSON array, are rejected.
+ */
+export function repeatedIds(p: Params, name: string): string[] {
+  const flat = flatList(p, name, Number.MAX_SAFE_INTEGER).map((s) => s.trim());
+  const comma = optional(p, name);
+  if (comma !== undefined && flat.length) throw Errors.invalid(name, `send either ${name} or ${name}.N, not both.`);
+  if (comma?.trim().startsWith("[")) {
+    throw Errors.invalid(name, `must be comma-separated instance IDs such as i-1,i-2 (or ${name}.N), not a JSON array.`);
+  }
+  const ids = flat.length ? flat : (comma ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) throw Errors.missing(name);
+  if (ids.some((id) => !id)) throw Errors.invalid(name, "empty instance ID.");
   return checkIds(name, ids, 1, Number.MAX_SAFE_INTEGER);
 }
 

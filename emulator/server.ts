@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { IncomingMessage, Server, ServerResponse, createServer } from "node:http";
 import type { Socket } from "node:net";
-import { ACTIONS, isAction } from "./actions";
+import { ACTIONS, ActionContext, isAction } from "./actions";
 import { handleAdmin } from "./admin";
 import { SignedRequest, claimedIdentity } from "./auth";
 import type { EmulatorCore } from "./core";
@@ -19,9 +19,9 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** Request line + headers; the query string carries every parameter, so allow more than Node's 16 KiB. */
 const MAX_HEADER_BYTES = 64 * 1024;
 const HOST_ID = "ens.aliyuncs.com";
-/** Signature plumbing, left out of journaled params. */
+/** Signature plumbing, left out of journaled params (SignatureType: sent empty by the Go SDK). */
 const SIGNATURE_PARAMS = new Set([
-  "Signature", "SignatureNonce", "Timestamp", "AccessKeyId", "SecurityToken", "SignatureMethod", "SignatureVersion", "Format",
+  "Signature", "SignatureNonce", "Timestamp", "AccessKeyId", "SecurityToken", "SignatureMethod", "SignatureVersion", "SignatureType", "Format",
 ]);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -107,11 +107,25 @@ async function handleApi(core: EmulatorCore, req: IncomingMessage, res: ServerRe
     }
     if (decision.kind === "fail") throw decision.fault;
 
-    const result = ACTIONS[action](params, {
+    const ctx: ActionContext = {
       world: core.world,
       now,
       instanceFault: (id) => core.edge.instanceFault(id),
-    });
+      resultCodes: core.resultCodes,
+      wholeCallPowerFailure: core.edge.wholeCallPowerFailure,
+    };
+    if (decision.kind === "lose") {
+      // The action is carried out; its answer (success or error) never reaches the client.
+      try {
+        ACTIONS[action](params, ctx);
+      } catch (e) {
+        if (!(e instanceof EnsFault)) throw e;
+      }
+      journal(0, "AnswerLost");
+      req.socket.destroy();
+      return;
+    }
+    const result = ACTIONS[action](params, ctx);
     sendJson(res, 200, { RequestId: requestId, ...result }, requestId);
     journal(200);
   } catch (e) {

@@ -26,20 +26,43 @@ export interface InstanceFailure {
   message: string;
 }
 
+/**
+ * How per-instance outcomes (AttachKeyPair/DetachKeyPair `Results`, Stop/StartInstances `InstanceResponses`) carry
+ * their `Code`: "number" as the SDK models type it (200 ok; 400 on failure with "<ErrorName>: <text>" in Message),
+ * "string" = the error name itself in Code (the emulator's former answer). See emulator/CONFORMANCE.md.
+ */
+export type ResultCodeStyle = "number" | "string";
+export const RESULT_CODE_STYLES: readonly ResultCodeStyle[] = ["number", "string"];
+
+export type ThrottleCode = "Throttling" | "Throttling.User" | "Throttling.Api";
+export const THROTTLE_CODES: readonly ThrottleCode[] = ["Throttling", "Throttling.User", "Throttling.Api"];
+
 /** Faults injected at the edge of the wire layer (see emulator/faults.ts). */
 export interface Faults {
   /** Extra latency per API call, added to EmulatorOptions.latencyMs. */
   latencyMs?: number;
-  /** 0..1: share of API calls answered 400 Throttling.User. */
+  /** 0..1: share of API calls answered as throttled (throttleCode / throttleStatus; default 400 Throttling.User). */
   throttleRate?: number;
   /** 0..1: share of API calls answered 503 ServiceUnavailable. */
   errorRate?: number;
   /** 0..1: share of API calls whose socket is destroyed without any response. */
   dropRate?: number;
+  /** 0..1: share of API calls carried out on the world whose answer is then lost (the connection is destroyed). */
+  lostAnswerRate?: number;
   /** Per-instance failures reported inside AttachKeyPair / DetachKeyPair Results (nothing else is affected). */
   instanceFailures?: Record<string, InstanceFailure>;
-  /** Limits the random faults (throttle, error, drop) to these actions; all actions when unset. */
+  /** Limits the random faults (throttle, error, drop, lost answer) to these actions; all actions when unset. */
   actions?: string[];
+  /**
+   * StopInstances/StartInstances fail as a whole call (nothing changes) when any listed instance is in the wrong
+   * state (400 IncorrectInstanceStatus) or unknown (400 InstanceIdNotFound / InstanceNotFound), instead of
+   * answering per-instance results.
+   */
+  wholeCallPowerFailure?: boolean;
+  /** Error code of the throttle fault and of the quota answer; default "Throttling.User". */
+  throttleCode?: ThrottleCode;
+  /** HTTP status of the throttle fault and of the quota answer; default 400. */
+  throttleStatus?: 400 | 429;
 }
 
 export interface EmulatorOptions {
@@ -66,6 +89,8 @@ export interface EmulatorOptions {
   /** Per-second API request quota per access key (all actions); beyond it: 400 Throttling.User. */
   quotaPerSecond?: number;
   faults?: Faults;
+  /** Form of per-instance result codes; default "number" (as the SDK models type them). */
+  resultCodes?: ResultCodeStyle;
   /** Seed for the PRNG used by the fault rates; Math.random when unset. */
   randomSeed?: number | string;
   /** Journal entries kept in memory (oldest dropped first); default 100000. */
@@ -79,7 +104,7 @@ export interface EmulatorOptions {
 export interface JournalEntry {
   action: string;
   params: Record<string, string>;
-  /** 0 when the connection was dropped by a fault. */
+  /** 0 when no answer reached the client (dropRate: code ConnectionDropped; lostAnswerRate: code AnswerLost). */
   httpStatus: number;
   code?: string;
   at: string;
@@ -137,7 +162,13 @@ export interface RunningEmulator {
   setFaults(f: Faults): void;
   faults(): Faults;
   setQuota(perSecond: number | undefined): void;
-  /** Clears journal, stats (peakStopped restarts at stoppedNow), faults, nonce memory; restores the startup quota. Keeps the world. */
+  /** Switches the form of per-instance result codes at run time. */
+  setResultCodes(style: ResultCodeStyle): void;
+  resultCodes(): ResultCodeStyle;
+  /**
+   * Clears journal, stats (peakStopped restarts at stoppedNow), faults, nonce memory; restores the startup quota
+   * and result-code style. Keeps the world.
+   */
   reset(): void;
   world: WorldControl;
   /** Stops the server and flushes the state file. */

@@ -70,11 +70,22 @@ test.each([
   [["--instances", "-3"], "--instances"],
   [["--access-key-id", "only-id"], "--access-key-secret"],
   [["--quota-per-second", "0"], "--quota-per-second"],
+  [["--result-codes", "text"], "--result-codes"],
 ])("bad flags %j -> exit 2 naming the flag", (args, named) => {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 15000 });
   expect(r.status).toBe(2);
   expect(r.stderr).toContain(named);
   expect(r.stdout).toBe("");
+});
+
+test("--result-codes string: per-instance Code is the error name; GET /__emulator/faults shows the style", async () => {
+  const { child, url } = await startCli(["--result-codes", "string", "--instances", "1"]);
+  const r = await call(emuClient(target(url)), "StartInstances", { InstanceIds: "i-nope" });
+  expect(r.InstanceResponses[0].Code).toBe("InstanceNotFound");
+  expect((await adminGet({ url }, "faults")).resultCodes).toBe("string");
+  const done = exited(child);
+  child.kill("SIGTERM");
+  expect(await done).toBe(0);
 });
 
 test("--help prints usage and exits 0", () => {

@@ -134,12 +134,12 @@ describe("admin endpoints", () => {
   test("POST /__emulator/faults sets faults and quota; GET reads them; {} clears", async () => {
     const r = await adminPost(emu, "faults", { throttleRate: 1, quotaPerSecond: 100 });
     expect(r.status).toBe(200);
-    expect(await adminGet(emu, "faults")).toEqual({ throttleRate: 1, quotaPerSecond: 100 });
+    expect(await adminGet(emu, "faults")).toEqual({ throttleRate: 1, quotaPerSecond: 100, resultCodes: "number" });
     expect((await callErr(emuClient(emu, { accessKeyId: "key-a", accessKeySecret: "sa" }), "DescribeInstances")).code).toBe("Throttling.User");
     await adminPost(emu, "faults", {});
-    expect(await adminGet(emu, "faults")).toEqual({ quotaPerSecond: 100 });
+    expect(await adminGet(emu, "faults")).toEqual({ quotaPerSecond: 100, resultCodes: "number" });
     await adminPost(emu, "faults", { quotaPerSecond: null });
-    expect(await adminGet(emu, "faults")).toEqual({ quotaPerSecond: null });
+    expect(await adminGet(emu, "faults")).toEqual({ quotaPerSecond: null, resultCodes: "number" });
   });
 
   test("POST /__emulator/faults rejects bad input with a JSON 400", async () => {

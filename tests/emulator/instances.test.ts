@@ -110,13 +110,13 @@ describe.each(SIGNATURE_STYLES)("lifecycle, signature style %s", (_label, signat
   test("StartInstances: Stopped -> Starting -> Running; wrong state and unknown ids are per-instance codes", async () => {
     await call(c(), "StopInstances", { InstanceIds: id(3) });
     const early = await call(c(), "StartInstances", { InstanceIds: id(3) });
-    expect(early.InstanceResponses[0].Code).toBe("IncorrectInstanceStatus"); // still Stopping
+    expect(early.InstanceResponses[0]).toEqual({ Code: 400, InstanceId: id(3), Message: expect.stringMatching(/^IncorrectInstanceStatus: /) }); // still Stopping
     await sleep(700);
     const r = await call(c(), "StartInstances", { InstanceIds: `${id(3)},${id(4)},i-nope` });
     expect(r.InstanceResponses).toEqual([
       { Code: 200, InstanceId: id(3), Message: "success" },
-      { Code: "IncorrectInstanceStatus", InstanceId: id(4), Message: expect.any(String) },
-      { Code: "InvalidInstanceId.NotFound", InstanceId: "i-nope", Message: expect.any(String) },
+      { Code: 400, InstanceId: id(4), Message: "IncorrectInstanceStatus: The current status of the instance does not support this operation." },
+      { Code: 400, InstanceId: "i-nope", Message: "InstanceNotFound: The input parameter instancdId that is not found." },
     ]);
     expect(await status(id(3))).toBe("Starting");
     await sleep(700);
@@ -125,7 +125,7 @@ describe.each(SIGNATURE_STYLES)("lifecycle, signature style %s", (_label, signat
     expect(again.code).toBe("InvalidParameter.InstanceIds");
   });
 
-  test("StopInstance / StartInstance: {Code: 0}; wrong state -> 400 IncorrectInstanceStatus; unknown -> 404", async () => {
+  test("StopInstance / StartInstance: {Code: 0}; wrong state -> 400 IncorrectInstanceStatus; unknown -> 400 InstanceIdNotFound / InstanceNotFound", async () => {
     expect(await call(c(), "StopInstance", { InstanceId: id(6), ForceStop: "true" })).toEqual({ RequestId: expect.any(String), Code: 0 });
     const twice = await callErr(c(), "StopInstance", { InstanceId: id(6) });
     expect([twice.statusCode, twice.code]).toEqual([400, "IncorrectInstanceStatus"]);
@@ -135,7 +135,9 @@ describe.each(SIGNATURE_STYLES)("lifecycle, signature style %s", (_label, signat
     await sleep(700);
     expect(await call(c(), "StartInstance", { InstanceId: id(6) })).toEqual({ RequestId: expect.any(String), Code: 0 });
     const missing = await callErr(c(), "StopInstance", { InstanceId: "i-nope" });
-    expect([missing.statusCode, missing.code]).toEqual([404, "InvalidInstanceId.NotFound"]);
+    expect([missing.statusCode, missing.code]).toEqual([400, "InstanceIdNotFound"]);
+    const missingStart = await callErr(c(), "StartInstance", { InstanceId: "i-nope" });
+    expect([missingStart.statusCode, missingStart.code]).toEqual([400, "InstanceNotFound"]);
     expect((await callErr(c(), "StopInstance", {})).code).toBe("MissingParameter");
     expect((await callErr(c(), "StopInstance", { InstanceId: id(7), ForceStop: "yes" })).code).toBe("InvalidParameter.ForceStop");
     expect((await callErr(c(), "StopInstances", {})).code).toBe("MissingParameter");
