@@ -135,7 +135,7 @@ describe.each(CASES.map((c, i) => [c.name, c, i] as const))("%s", (_name, c, ind
   });
 
   it("update (100 out, 100 in): converged or a clear error with the true state; the re-run changes only what is missing", async () => {
-    const inputs = await checked(env, { keyPairId, instanceIds: B, ...opts });
+    const inputs = await checked(env, { keyPairId, instanceIds: B, ...opts }, state);
     const failing = c.instanceFailures ? [A[0], A[50], A[99], B[B.length - 1], B[B.length - 50], B[B.length - 51], B[B.length - 100]] : [];
     const o = await underFaults(c, failing, () => env.provider.update(id, state, inputs));
     if (c.mustConverge) expect(o.error).toBeUndefined();
@@ -210,15 +210,22 @@ describe("key pair deleted behind our back", () => {
     expect(env.cursor.touched("DetachKeyPair")).toEqual(A.filter((i) => !B.includes(i)).sort());
     expect(rerun.value?.outs.attachedInstanceIds).toEqual([...B].sort());
 
-    // Delete with the key pair gone: nothing to detach, and no call tries.
+    // Delete with the key pair gone but its name still on the instances (ENS allows deleting a bound key pair):
+    // not "nothing is bound". The provider tries DetachKeyPair by name; the emulator cannot resolve a deleted name
+    // (its choice), so the delete fails naming every instance, and the resource stays.
     env.emu.world.deleteKeyPair(KEY);
+    const refused = await observe(env, () => env.provider.delete(id, rerun.value!.outs));
+    record({ name: "key pair deleted before", mustConverge: false }, "delete", refused);
+    expectClearError(refused.error);
+    expect([...refused.error.message.matchAll(/^(i-[A-Za-z0-9]+): DetachKeyPair failed/gm)].map((m: RegExpMatchArray) => m[1]).sort()).toEqual([...B].sort());
+    expect(inScope()).toEqual([...B].sort());
+    // Once no instance carries the name, the delete is done without a call.
+    for (const i of B) env.emu.world.setInstanceKey(i, undefined);
     const deleted = await observe(env, () => env.provider.delete(id, rerun.value!.outs));
-    record({ name: "key pair deleted before", mustConverge: false }, "delete", deleted);
     expect(deleted.error).toBeUndefined();
     expect(env.cursor.mutating()).toEqual([]);
-    expect(env.logs.some((l) => l.includes(`key pair ${keyPairId} no longer exists`))).toBe(true);
+    expect(env.logs.some((l) => l.includes(`key pair ${keyPairId} no longer exists in ENS and none of the ${B.length} instance(s) carries its name`))).toBe(true);
     restoreKey();
-    for (const i of B) env.emu.world.setInstanceKey(i, undefined);
   });
 
   it("during create: the instances done before it went are reported as attached, the rest fail by name; after it is back, the re-run attaches only the rest", async () => {

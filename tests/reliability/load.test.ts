@@ -65,7 +65,7 @@ describe.each(QUOTAS)("emulator quota %i calls/s, provider budget at its default
     summarize("load", { case: "50 x 60 concurrent create", quota, outcome: created.ok ? "converged" : "error", wallMs: created.ms, calls: created.calls, throttled: created.faults["Throttling.User"] ?? 0, retries: created.retries, peakCallsInOneSecond: peakPerSecond(env.cursor.entries()) });
     expect(created.error).toBeUndefined();
 
-    const updateInputs = await Promise.all(Array.from({ length: R }, (_, r) => checked(env, { keyPairId: keyId(r), instanceIds: after(r) })));
+    const updateInputs = await Promise.all(Array.from({ length: R }, (_, r) => checked(env, { keyPairId: keyId(r), instanceIds: after(r) }, createInputs[r])));
     const updated = await observe(env, () => Promise.all(created.value!.map((c, r) => env.provider.update(c.id, c.outs, updateInputs[r]))));
     summarize("load", { case: "50 x (20 out, 20 in) concurrent update", quota, outcome: updated.ok ? "converged" : "error", wallMs: updated.ms, calls: updated.calls, throttled: updated.faults["Throttling.User"] ?? 0, retries: updated.retries, peakCallsInOneSecond: peakPerSecond(env.cursor.entries()) });
     expect(updated.error).toBeUndefined();

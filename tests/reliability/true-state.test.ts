@@ -29,7 +29,7 @@ it("an update whose attach fails for an instance that drifted off the key pair d
   env.emu.world.setInstanceKey(A[0], undefined);
   env.emu.world.setInstanceKey(A[1], "other-key");
   env.emu.setFaults({ instanceFailures: { [A[0]]: { code: "NoPermission", message: "Permission denied." }, [A[1]]: { code: "NoPermission", message: "Permission denied." } } });
-  const news = await checked(env, { keyPairId, instanceIds: [...A, ...ids(6, 1)] });
+  const news = await checked(env, { keyPairId, instanceIds: [...A, ...ids(6, 1)] }, outs);
   const o = await observe(env, () => env.provider.update(id, outs, news));
   env.emu.setFaults({});
 
