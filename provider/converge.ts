@@ -4,15 +4,11 @@ import { BindingKey, executePlan, ExecutionResult } from "./execute";
 import { recoverInterrupted } from "./instances";
 import { claim, readOwners, release } from "./ownership";
 import { LiveInstance, Plan, planBinding } from "./plan";
+import { list, Reporter } from "./report";
 import { readSettings } from "./settings";
 import { AttachmentInputs } from "./validate";
 
 /** Observe, plan, refuse bad plans before any change, execute, and work out the set that is really bound. */
-
-export interface Reporter {
-  log: (line: string) => void;
-  warn: (line: string) => void;
-}
 
 export type Operation = "create" | "update" | "delete";
 
@@ -133,8 +129,4 @@ function reasons(result: ExecutionResult): string[] {
 
 export function union(a: readonly string[], b: readonly string[]): string[] {
   return [...new Set([...a, ...b])];
-}
-
-export function list(ids: string[], max = 20): string {
-  return ids.length <= max ? ids.join(", ") : `${ids.slice(0, max).join(", ")} and ${ids.length - max} more`;
 }

@@ -87,7 +87,7 @@ describe("refusals before any change", () => {
 
   it("unknown instances and unknown key pairs: check (so preview) names the field, and create refuses them too", async () => {
     const badInstance = await env.provider.check({}, { keyPairId: key.keyPairId, instanceIds: [...instanceIds(1, 2), "i-doesnotexist1"] });
-    expect(badInstance.failures).toEqual([{ property: "instanceIds", reason: expect.stringMatching(/^ENS has no instance i-doesnotexist1 at http:\/\/127\.0\.0\.1:\d+: remove it from instanceIds/) }]);
+    expect(badInstance.failures).toEqual([{ property: "", reason: expect.stringMatching(/^instanceIds: ENS has no instance i-doesnotexist1 at http:\/\/127\.0\.0\.1:\d+: remove it from instanceIds/) }]);
     const badKey = await env.provider.check({}, { keyPairId: "ssh-nosuchkey", instanceIds: instanceIds(1, 1) });
     expect(badKey.failures).toEqual([{ property: "keyPairId", reason: expect.stringMatching(/^ENS has no key pair "ssh-nosuchkey"/) }]);
 
@@ -235,11 +235,11 @@ describe("check", () => {
     ["both key references", { keyPairId: "ssh-a", keyPairName: "kp", instanceIds: ["i-a1"] }, "keyPairId", /not both/],
     ["malformed key id", { keyPairId: "key-1", instanceIds: ["i-a1"] }, "keyPairId", /must look like "ssh-xxxx"/],
     ["malformed key name", { keyPairName: "1kp", instanceIds: ["i-a1"] }, "keyPairName", /start with a letter/],
-    ["empty list", { keyPairId: "ssh-a", instanceIds: [] }, "instanceIds", /is empty/],
-    ["not a list", { keyPairId: "ssh-a", instanceIds: "i-a1" }, "instanceIds", /must be a list/],
-    ["malformed IDs", { keyPairId: "ssh-a", instanceIds: ["i-a1", "web-1", ""] }, "instanceIds", /2 value\(s\) that are not ENS instance IDs/],
-    ["wrong element type", { keyPairId: "ssh-a", instanceIds: [42] }, "instanceIds", /not ENS instance IDs/],
-    ["huge list", { keyPairId: "ssh-a", instanceIds: Array.from({ length: 10001 }, (_, i) => `i-h${i}`) }, "instanceIds", /at most 10000/],
+    ["empty list", { keyPairId: "ssh-a", instanceIds: [] }, "", /is empty/],
+    ["not a list", { keyPairId: "ssh-a", instanceIds: "i-a1" }, "", /must be a list/],
+    ["malformed IDs", { keyPairId: "ssh-a", instanceIds: ["i-a1", "web-1", ""] }, "", /2 value\(s\) that are not ENS instance IDs/],
+    ["wrong element type", { keyPairId: "ssh-a", instanceIds: [42] }, "", /not ENS instance IDs/],
+    ["huge list", { keyPairId: "ssh-a", instanceIds: Array.from({ length: 10001 }, (_, i) => `i-h${i}`) }, "", /at most 10000/],
     ["stopInstances not boolean", { keyPairId: "ssh-a", instanceIds: ["i-a1"], stopInstances: "yes" }, "stopInstances", /true or false/],
     ["zero bound", { keyPairId: "ssh-a", instanceIds: ["i-a1"], maxStoppedInstances: 0 }, "maxStoppedInstances", /whole number from 1/],
     ["negative bound", { keyPairId: "ssh-a", instanceIds: ["i-a1"], maxStoppedInstances: -5 }, "maxStoppedInstances", /whole number from 1/],

@@ -133,7 +133,8 @@ describe("ownership", () => {
 
     const second = { keyPairId: key.keyPairId, instanceIds: [ids[0], ...instanceIds(211, 2)] };
     const checkedSecond = await env.provider.check({}, second);
-    expect(checkedSecond.failures).toEqual([{ property: "instanceIds", reason: expect.stringContaining(`${ids[0]} (owner ${first.id})`) }]);
+    expect(checkedSecond.failures).toEqual([{ property: "", reason: expect.stringContaining(`${ids[0]} (owner ${first.id})`) }]);
+    expect(checkedSecond.failures[0].reason).toMatch(/^instanceIds: 1 instance\(s\) are bound and owned by another resource/);
     expect(checkedSecond.failures[0].reason).toContain("takeOwnership: true");
     env.clearJournal();
     const refused = await failure(env.provider.create({ ...checkedSecond.inputs, __provider: "P" }));
@@ -183,7 +184,7 @@ describe("drift and wrong places", () => {
     const news = await checked(env, { keyPairId: key.keyPairId, instanceIds: ids }, outs);
     expect((await env.provider.diff(id, outs, news)).changes).toBe(true);
     expect(env.calls("DescribeInstances")).toHaveLength(2);
-    expect(env.logs).toContainEqual(expect.stringContaining("drift: 109 wanted instance(s) do not carry truth-key in ENS"));
+    expect(env.logs).toContainEqual(expect.stringContaining("drift: 109 instance(s) the state lists as bound do not carry truth-key in ENS"));
 
     process.env.ENS_DRIFT_CHECK = "false";
     try {

@@ -1,0 +1,54 @@
+import { planBatches, Plan } from "./plan";
+
+/**
+ * What a user reads. Every line names its resource (the SDK passes the resource's name as `__name`; states written
+ * before that carry none), so two attachments' lines can be told apart, and there are few lines: one summary of the
+ * plan in preview, running counts while working, one closing line per operation.
+ */
+export interface Reporter {
+  log: (line: string) => void;
+  warn: (line: string) => void;
+}
+
+let sink = {
+  info: (line: string) => console.log(named(line) ? line : `[ens:KeyPairAttachment] ${line}`),
+  warn: (line: string) => console.error(`warning: ${named(line) ? line : `[ens:KeyPairAttachment] ${line}`}`),
+};
+const named = (line: string) => line.startsWith("KeyPairAttachment '");
+
+/** Where lines go: the plugin's stdout/stderr (shown by the engine as diagnostics), or a test's collector. */
+export function setLogger(l: { info: (s: string) => void; warn: (s: string) => void }): void {
+  sink = l;
+}
+
+export function reporterFor(props: Record<string, any> | undefined): Reporter {
+  const name = typeof props?.__name === "string" && props.__name ? props.__name : undefined;
+  const prefix = name ? `KeyPairAttachment '${name}': ` : "";
+  return { log: (l) => sink.info(prefix + l), warn: (l) => sink.warn(prefix + l) };
+}
+
+/** Up to `max` IDs, then how many more. */
+export function list(ids: readonly string[], max = 20): string {
+  return ids.length <= max ? ids.join(", ") : `${ids.slice(0, max).join(", ")} and ${ids.length - max} more`;
+}
+
+/**
+ * One line saying what a plan will do: instances to attach and detach (counts and the first few IDs), those already
+ * as wanted, instances to stop and the bound, and Running instances that would make it fail.
+ */
+export function planSummary(plan: Plan, opts: { running: ReadonlySet<string>; stopInstances: boolean; maxStoppedInstances: number; unchanged: number }): string {
+  const batches = planBatches(plan);
+  const ids = (action: string) => batches.filter((b) => b.action === action).flatMap((b) => b.instanceIds);
+  const attach = ids("AttachKeyPair");
+  const detach = ids("DetachKeyPair");
+  const parts: string[] = [];
+  if (attach.length) parts.push(`attach ${attach.length} (${list(attach, 3)}) in ${batches.filter((b) => b.action === "AttachKeyPair").length} call(s)`);
+  if (detach.length) parts.push(`detach ${detach.length} (${list(detach, 3)}) in ${batches.filter((b) => b.action === "DetachKeyPair").length} call(s)`);
+  const adopted = plan.alreadyAttached.length - opts.unchanged;
+  if (adopted > 0) parts.push(`adopt ${adopted} already bound`);
+  if (opts.unchanged > 0) parts.push(`${opts.unchanged} unchanged`);
+  const stop = [...attach, ...detach].filter((i) => opts.running.has(i));
+  if (stop.length && opts.stopInstances) parts.push(`stop ${stop.length} Running instance(s) first and start them again, at most ${opts.maxStoppedInstances} at once`);
+  if (stop.length && !opts.stopInstances) parts.push(`${stop.length} instance(s) are Running (${list(stop, 3)}) and stopInstances is false: this will fail unless they are stopped first`);
+  return `plan: ${parts.length ? parts.join("; ") : "nothing to change"}`;
+}
