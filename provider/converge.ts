@@ -17,6 +17,8 @@ export interface Outcome {
   attached: string[];
   /** Per-instance reasons, empty when everything succeeded. */
   reasons: string[];
+  /** What this run changed, for the closing line. */
+  counts: { attached: number; detached: number; adopted: number };
 }
 
 export async function converge(client: EnsClient, key: BindingKey, inputs: AttachmentInputs, attachedBefore: string[], id: string, op: Operation, out: Reporter): Promise<Outcome> {
@@ -44,7 +46,8 @@ export async function converge(client: EnsClient, key: BindingKey, inputs: Attac
     }
   }
   await recordOwnership(client, id, [...attachedNow, ...plan.adoptedUnowned, ...plan.takenOver.map((t) => t.instanceId).filter((i) => stillAttached.has(i))], detachedNow, out);
-  return { attached: [...stillAttached].sort(), reasons: reasons(result) };
+  const counts = { attached: attachedNow.length, detached: detachedNow.length, adopted: plan.adoptedUnowned.length + plan.takenOver.length };
+  return { attached: [...stillAttached].sort(), reasons: reasons(result), counts };
 }
 
 /**

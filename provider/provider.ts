@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { EnsClient, KeyPair, KeyPairRef } from "./ens";
+import { countingCalls, EnsClient, KeyPair, KeyPairRef } from "./ens";
 import { tracked } from "./engine";
-import { converge, Operation, union } from "./converge";
+import { converge, Operation, Outcome, union } from "./converge";
 import { BindingKey } from "./execute";
 import { list, Reporter, reporterFor } from "./report";
 import { ConfigSource, getClient, useStackConfig } from "./settings";
@@ -31,15 +31,32 @@ export async function configure(req: { config: ConfigSource }): Promise<void> {
 }
 
 export function create(inputs: Props) {
-  return tracked(() => createAttachment(inputs));
+  return operation(inputs, () => createAttachment(inputs));
 }
 
 export function update(id: string, olds: Props, news: Props) {
-  return tracked(() => updateAttachment(id, olds, news));
+  return operation(news, () => updateAttachment(id, olds, news));
 }
 
 export function deleteResource(id: string, props: Props): Promise<void> {
-  return tracked(() => deleteAttachment(id, props));
+  return operation(props, () => deleteAttachment(id, props));
+}
+
+/** Runs an operation tracked (see engine.ts), counting its ENS calls for the closing line. */
+function operation<T>(props: Props, op: () => Promise<T>): Promise<T> {
+  const counter = { calls: 0, started: Date.now() };
+  closing.set(props, counter);
+  return tracked(() => countingCalls(counter, op));
+}
+
+/** Calls and start time of the operation running for a given props object. */
+const closing = new WeakMap<Props, { calls: number; started: number }>();
+
+/** One closing line per operation: what changed, the calls it took, the time. */
+function sayDone(props: Props, out: Reporter, counts: Outcome["counts"], failed: number): void {
+  const c = closing.get(props);
+  const took = c ? ` in ${((Date.now() - c.started) / 1000).toFixed(1)} s with ${c.calls} ENS call(s)` : "";
+  out.log(`done${took}: attached ${counts.attached}, detached ${counts.detached}, adopted ${counts.adopted}${failed ? `; ${failed} instance operation(s) failed` : ""}`);
 }
 
 async function createAttachment(inputs: Props) {
@@ -75,7 +92,8 @@ async function deleteAttachment(id: string, props: Props): Promise<void> {
     warn(`key pair ${props.keyPairId} was deleted in ENS while bound: ${carrying.length} instance(s) still carry its name ${props.keyPairName}; detaching by name`);
     key = { ref: { keyPairName: props.keyPairName }, name: props.keyPairName };
   }
-  const { reasons } = await converge(client, key, { ...(props as AttachmentInputs), instanceIds: [] }, touched, id, "delete", { log, warn });
+  const { reasons, counts } = await converge(client, key, { ...(props as AttachmentInputs), instanceIds: [] }, touched, id, "delete", { log, warn });
+  sayDone(props, { log, warn }, counts, reasons.length);
   if (reasons.length) {
     throw new Error(`could not detach key pair ${key.name} from ${reasons.length} instance(s); the resource stays in the stack, run pulumi destroy again:\n${reasons.join("\n")}`);
   }
@@ -144,7 +162,8 @@ async function prepare(inputs: Props): Promise<{ client: EnsClient; key: KeyPair
 /** Converges; per-instance failures become the partial-state error the Node dynamic provider host understands. */
 async function convergeOrThrow(client: EnsClient, key: KeyPair, inputs: Props, attachedBefore: string[], id: string, op: Operation): Promise<string[]> {
   const out: Reporter = reporterFor(inputs);
-  const { attached, reasons } = await converge(client, { ref: { keyPairId: key.KeyPairId }, name: key.KeyPairName }, inputs as AttachmentInputs, attachedBefore, id, op, out);
+  const { attached, reasons, counts } = await converge(client, { ref: { keyPairId: key.KeyPairId }, name: key.KeyPairName }, inputs as AttachmentInputs, attachedBefore, id, op, out);
+  sayDone(inputs, out, counts, reasons.length);
   if (reasons.length) {
     const props = { ...outputs(inputs, key, attached), [PROVIDER_KEY]: inputs[PROVIDER_KEY] };
     // The state records `properties`: what is really bound.

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import OpenApi, * as $OpenApi from "@alicloud/openapi-client";
 import OpenApiUtil from "@alicloud/openapi-util";
 import * as $Util from "@alicloud/tea-util";
@@ -28,6 +29,16 @@ export interface EnsClientOptions {
 export interface CallStats {
   calls: Record<string, number>;
   retries: number;
+}
+
+const operationCalls = new AsyncLocalStorage<{ calls: number }>();
+
+/**
+ * Runs `fn`, counting in `counter` the ENS calls it makes (retries included), apart from the other operations that
+ * share the one client of the process.
+ */
+export function countingCalls<T>(counter: { calls: number }, fn: () => Promise<T>): Promise<T> {
+  return operationCalls.run(counter, fn);
 }
 
 /** Parses and checks an endpoint URL; the error names the setting and the fix. */
@@ -89,6 +100,8 @@ export class EnsClient {
   async call(action: string, query: Record<string, unknown>): Promise<Record<string, any>> {
     const once = async () => {
       this.stats.calls[action] = (this.stats.calls[action] ?? 0) + 1;
+      const counter = operationCalls.getStore();
+      if (counter) counter.calls++;
       try {
         const res = await this.api.callApi(params(action), new $OpenApi.OpenApiRequest({ query: OpenApiUtil.query(query) }), this.runtime);
         return (res?.body ?? {}) as Record<string, any>;
