@@ -47,18 +47,73 @@ export function withRetry<T>(attempt: () => Promise<T>, policy: RetryPolicy, onR
 export interface BudgetOptions {
   /** Calls in flight at once. */
   maxConcurrent: number;
-  /** Calls started per second; ENS throttles beyond its per-user quota. */
+  /** Ceiling on calls started per second, whatever rate the budget learns (ENS throttles beyond its per-user quota). */
   perSecond?: number;
+  /** Learn ENS's quota from its throttling answers (default true); false = a fixed budget. */
+  adaptive?: boolean;
 }
 
 export const DEFAULT_BUDGET: BudgetOptions = { maxConcurrent: 16, perSecond: 50 };
 
-export type CallBudget = Bottleneck;
+/** What a finished attempt tells the budget: a value, or what it threw. */
+export type Outcome = { ok: true } | { ok: false; error: unknown };
 
-export function createBudget(opts: BudgetOptions): CallBudget {
-  return new Bottleneck({
+/**
+ * Every ENS call of the process runs through `schedule`, which also shows the budget how the call ended.
+ */
+export interface CallBudget {
+  /** Runs `attempt` when the budget allows (concurrency, the ceiling, the learnt rate); observes its outcome. */
+  schedule<T>(attempt: () => Promise<T>): Promise<T>;
+  /** Feeds one outcome to the learnt rate (schedule does this for every attempt it runs). */
+  observe(outcome: Outcome): void;
+}
+
+/** ENS's throttling answers: Throttling, Throttling.User, Throttling.Api, Rejected.Throttling ... or an HTTP 429. */
+export function isThrottling(error: unknown): boolean {
+  return error instanceof EnsError && (error.code.includes("Throttling") || error.httpStatus === 429);
+}
+
+/** The part of `@smithy/util-retry`'s DefaultRateLimiter the budget uses. */
+export interface RateLimiter {
+  getSendToken(): Promise<void>;
+  updateClientSendingRate(response: unknown): void;
+}
+
+export function createBudget(opts: BudgetOptions, limiter?: RateLimiter): CallBudget {
+  const slots = new Bottleneck({
     maxConcurrent: opts.maxConcurrent,
     // Even spacing rather than a per-second reservoir: a burst at a window edge would still trip ENS's quota.
     minTime: opts.perSecond ? Math.ceil(1000 / opts.perSecond) : 0,
   });
+  const rate = opts.adaptive === false ? undefined : limiter ?? newRateLimiter();
+  let lastCut = -Infinity;
+  const observe = (outcome: Outcome, sentAt = Infinity) => {
+    const throttled = !outcome.ok && isThrottling(outcome.error);
+    if (throttled && process.env.KP_EXP_ONECUT && sentAt < lastCut) return;
+    if (throttled) lastCut = Date.now();
+    // DefaultRateLimiter recognises a throttle by the Smithy error shape; ENS's codes are not among its names.
+    rate?.updateClientSendingRate(throttled ? { $retryable: { throttling: true } } : {});
+  };
+  return {
+    observe,
+    schedule: <T>(attempt: () => Promise<T>) =>
+      slots.schedule(async () => {
+        await rate?.getSendToken();
+        const sentAt = Date.now();
+        try {
+          const value = await attempt();
+          observe({ ok: true }, sentAt);
+          return value;
+        } catch (error) {
+          observe({ ok: false, error }, sentAt);
+          throw error;
+        }
+      }),
+  };
+}
+
+/** Loaded when a budget is made, not with this module: the SDK side (programs) never needs it. */
+function newRateLimiter(): RateLimiter {
+  const { DefaultRateLimiter } = require("@smithy/util-retry") as typeof import("@smithy/util-retry");
+  return new DefaultRateLimiter();
 }

@@ -173,8 +173,8 @@ async function convergeOrThrow(client: EnsClient, key: KeyPair, inputs: Props, a
 }
 
 function outputs(inputs: Props, key: KeyPair, attachedInstanceIds: string[]): AttachmentOutputs {
-  // __name (the resource's name, from the SDK) is kept so that delete and read can name the resource too.
-  return stripUndefined({ ...pickInputs(inputs), __name: inputs.__name, keyPairId: key.KeyPairId, keyPairName: key.KeyPairName, attachedInstanceIds }) as AttachmentOutputs;
+  // __attachmentName (the resource's name, from the SDK) is kept so that delete and read can name the resource too.
+  return stripUndefined({ ...pickInputs(inputs), __attachmentName: inputs.__attachmentName, keyPairId: key.KeyPairId, keyPairName: key.KeyPairName, attachedInstanceIds }) as AttachmentOutputs;
 }
 
 function pickInputs(p: Props): AttachmentInputs {

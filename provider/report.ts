@@ -1,7 +1,7 @@
 import { planBatches, Plan } from "./plan";
 
 /**
- * What a user reads. Every line names its resource (the SDK passes the resource's name as `__name`; states written
+ * What a user reads. Every line names its resource (the SDK passes the resource's name as `__attachmentName`; states written
  * before that carry none), so two attachments' lines can be told apart, and there are few lines: one summary of the
  * plan in preview, running counts while working, one closing line per operation.
  */
@@ -22,7 +22,7 @@ export function setLogger(l: { info: (s: string) => void; warn: (s: string) => v
 }
 
 export function reporterFor(props: Record<string, any> | undefined): Reporter {
-  const name = typeof props?.__name === "string" && props.__name ? props.__name : undefined;
+  const name = typeof props?.__attachmentName === "string" && props.__attachmentName ? props.__attachmentName : undefined;
   const prefix = name ? `KeyPairAttachment '${name}': ` : "";
   return { log: (l) => sink.info(prefix + l), warn: (l) => sink.warn(prefix + l) };
 }

@@ -67,8 +67,8 @@ export class KeyPairAttachment extends pulumi.dynamic.Resource {
       // Required here, not imported at the top, so the object serialized is exactly that module's exports.
       require("../provider/dynamic"),
       name,
-      // __name lets the provider name this resource on every line it prints (the dynamic provider gets no URN).
-      { ...args, instanceIds, keyPairId: args.keyPairId, keyPairName: args.keyPairName, attachedInstanceIds: undefined, __name: name },
+      // __attachmentName lets the provider name this resource on every line it prints (the dynamic provider gets no URN).
+      { ...args, instanceIds, keyPairId: args.keyPairId, keyPairName: args.keyPairName, attachedInstanceIds: undefined, __attachmentName: name },
       opts,
       "ens",
       "KeyPairAttachment",

@@ -15,6 +15,10 @@ const attachment = new KeyPairAttachment(
   importId ? { import: importId } : {},
 );
 
+// A second attachment, for the one-owner-per-instance rule within a program.
+const second = config.getObject("secondInstanceIds");
+if (second) new KeyPairAttachment("second", { keyPairId: config.require("keyPairId"), instanceIds: second });
+
 exports.keyPairName = attachment.keyPairName;
 exports.attachedInstanceIds = attachment.attachedInstanceIds;
 exports.attachedCount = attachment.attachedInstanceIds.apply((ids) => ids.length);
