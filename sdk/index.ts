@@ -58,11 +58,17 @@ export class KeyPairAttachment extends pulumi.dynamic.Resource {
     }
     // The second attachment of a program to name an instance fails here, before any change (so in preview too).
     const scope = `${pulumi.getProject()}/${pulumi.getStack()}`;
-    const instanceIds = pulumi.output(args.instanceIds).apply((ids) => {
-      const clash = Array.isArray(ids) ? claimInstances(scope, name, ids.filter((i) => typeof i === "string")) : undefined;
+    const claim = (ids: unknown) => {
+      const clash = Array.isArray(ids) ? claimInstances(scope, name, ids.filter((i): i is string => typeof i === "string")) : undefined;
       if (clash) throw new Error(clash);
-      return ids;
-    });
+    };
+    // A plain list is checked at once (the program stops right here); one known later, when it resolves.
+    const plain = Array.isArray(args.instanceIds) && args.instanceIds.every((i) => typeof i === "string");
+    if (plain) claim(args.instanceIds);
+    const instanceIds = plain ? args.instanceIds : pulumi.output(args.instanceIds).apply((ids) => {
+          claim(ids);
+          return ids;
+        });
     super(
       // Required here, not imported at the top, so the object serialized is exactly that module's exports.
       require("../provider/dynamic"),
