@@ -19,7 +19,7 @@ it("check of a create names the resource and says the plan: attach, adopt, stop,
   const ids = instanceIds(1, 40);
   env.emu.world.setInstanceKey(ids[0], "say-key");
   env.emu.world.setInstanceStatus(ids[1], "Running");
-  await checked(env, { __name: "web", keyPairId: key.keyPairId, instanceIds: ids });
+  await checked(env, { __attachmentName: "web", keyPairId: key.keyPairId, instanceIds: ids });
   expect(env.logs).toEqual([
     `KeyPairAttachment 'web': plan: attach 39 (${ids.slice(2, 5).join(", ")} and 36 more) in 2 call(s); adopt 1 already bound; 1 instance(s) are Running (${ids[1]}) and stopInstances is false: this will fail unless they are stopped first`,
   ]);
@@ -29,11 +29,11 @@ it("check of a create names the resource and says the plan: attach, adopt, stop,
 
 it("diff of a changed set says detach and attach, not a positional diff; every line of the update names the resource", async () => {
   const before = instanceIds(51, 3);
-  const { id, outs } = await env.provider.create(await checked(env, { __name: "api", keyPairId: key.keyPairId, instanceIds: before }));
-  expect((outs as unknown as Record<string, unknown>).__name).toBe("api");
+  const { id, outs } = await env.provider.create(await checked(env, { __attachmentName: "api", keyPairId: key.keyPairId, instanceIds: before }));
+  expect((outs as unknown as Record<string, unknown>).__attachmentName).toBe("api");
   env.logs.length = 0;
   const after = [before[0], ...instanceIds(61, 2)];
-  const news = await checked(env, { __name: "api", keyPairId: key.keyPairId, instanceIds: after }, outs);
+  const news = await checked(env, { __attachmentName: "api", keyPairId: key.keyPairId, instanceIds: after }, outs);
   expect((await env.provider.diff(id, outs, news)).changes).toBe(true);
   expect(env.logs).toEqual([`KeyPairAttachment 'api': plan: attach 2 (${after[1]}, ${after[2]}) in 1 call(s); detach 2 (${before[1]}, ${before[2]}) in 1 call(s); 1 unchanged`]);
   const { outs: updated } = await env.provider.update(id, outs, news);
@@ -45,7 +45,7 @@ it("diff of a changed set says detach and attach, not a positional diff; every l
 it("key rotation on 100 instances: one warning with a count and a few IDs, not one per instance", async () => {
   const ids = instanceIds(101, 100);
   for (const i of ids) env.emu.world.setInstanceKey(i, "old-key");
-  const { id, outs } = await env.provider.create(await checked(env, { __name: "fleet", keyPairId: key.keyPairId, instanceIds: ids }));
+  const { id, outs } = await env.provider.create(await checked(env, { __attachmentName: "fleet", keyPairId: key.keyPairId, instanceIds: ids }));
   const warnings = env.logs.filter((l) => l.startsWith("warning:"));
   expect(warnings).toEqual([`warning: KeyPairAttachment 'fleet': 100 instance(s) carry another key pair (old-key); attaching say-key replaces it (an ENS instance holds one key pair): ${ids.slice(0, 5).join(", ")} and 95 more`]);
   await env.provider.delete(id, outs);
@@ -53,7 +53,7 @@ it("key rotation on 100 instances: one warning with a count and a few IDs, not o
 
 it("a failure for one bad ID among 1,000 is one short line naming the field, not the whole list", async () => {
   const ids = [...instanceIds(1, 150), "i-nosuch151", ...instanceIds(152, 849)];
-  const res = await env.provider.check({}, { __name: "big", keyPairId: key.keyPairId, instanceIds: ids });
+  const res = await env.provider.check({}, { __attachmentName: "big", keyPairId: key.keyPairId, instanceIds: ids });
   // No property: the engine then prints "<type> resource 'big' has a problem: <reason>", not the 1,000 IDs first.
   expect(res.failures).toEqual([{ property: "", reason: `instanceIds: ENS has no instance i-nosuch151 at ${env.emu.url}: remove it from instanceIds or check the account and region` }]);
 });
