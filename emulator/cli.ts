@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** ens-emulator: run the ENS emulator until SIGINT/SIGTERM. The first stdout line is the URL. */
 import { parseArgs } from "node:util";
+import { bannerLines, cliSeed } from "./banner";
 import { startEmulator } from "./index";
 import type { EmulatorOptions } from "./types";
 
@@ -11,6 +12,8 @@ const USAGE = `Usage: ens-emulator [options]
   --instances N             generate N instances i-emu00000001... (cn-hangzhou-telecom)
   --initial-status S        Running | Stopped, status of generated instances (default Stopped)
   --seed FILE               JSON seed {keyPairs:[...], instances:[...]}
+  --demo                    add key pair demo-key (ssh-demo0000000001), the one the README and examples use
+  --key-pair NAME           add a key pair named NAME (repeatable)
   --state FILE              persist the world to FILE (loaded at start when it exists)
   --latency-ms MS           latency added to every API call
   --stop-delay-ms MS        Stopping -> Stopped duration (default 0)
@@ -33,7 +36,7 @@ function int(flag: string, v: string | undefined, min: number): number | undefin
 }
 
 function parse(argv: string[]): EmulatorOptions | "help" {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -45,6 +48,8 @@ function parse(argv: string[]): EmulatorOptions | "help" {
         instances: { type: "string" },
         "initial-status": { type: "string" },
         seed: { type: "string" },
+        demo: { type: "boolean" },
+        "key-pair": { type: "string", multiple: true },
         state: { type: "string" },
         "latency-ms": { type: "string" },
         "stop-delay-ms": { type: "string" },
@@ -82,7 +87,7 @@ function parse(argv: string[]): EmulatorOptions | "help" {
     port,
     instances: int("instances", s("instances"), 0),
     initialStatus: status as "Running" | "Stopped" | undefined,
-    seed: s("seed"),
+    seed: cliSeed(s("seed"), values.demo === true, (values["key-pair"] as string[] | undefined) ?? []),
     statePath: s("state"),
     latencyMs: int("latency-ms", s("latency-ms"), 0),
     stopDelayMs: int("stop-delay-ms", s("stop-delay-ms"), 0),
@@ -114,6 +119,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   process.stdout.write(`${emu.url}\n`);
+  for (const line of bannerLines(emu)) process.stdout.write(`${line}\n`);
   process.stdout.write(`access key id: ${emu.accessKeyId}\nendpoint for @alicloud/openapi-client: ${emu.hostPort} (protocol http)\n`);
   let stopping = false;
   const stop = (signal: string) => {

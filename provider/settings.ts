@@ -1,4 +1,4 @@
-import { AccessKey, accessKeyFromEnv, DEFAULT_ENDPOINT, EnsClient, isLoopbackHost, noCredentialsMessage, parseEndpoint } from "./ens";
+import { AccessKey, ALICLOUD_KEYS_USED, credentialSettings, DEFAULT_ENDPOINT, EnsClient, isLoopbackHost, noCredentialsMessage, parseEndpoint } from "./ens";
 import { createBudget, DEFAULT_BUDGET } from "./policies";
 
 /**
@@ -7,10 +7,13 @@ import { createBudget, DEFAULT_BUDGET } from "./policies";
  */
 export interface ConfigSource {
   get(key: string): string | undefined;
+  /** Every key of the stack config, when the source can list them. */
+  keys?(): string[];
 }
 
 export interface Settings {
   endpoint: string;
+  /** A static key, a CLI profile or a RAM role to assume (see credential-sources.ts); undefined: the default chain. */
   credentials?: AccessKey;
   maxConcurrentCalls: number;
   callsPerSecond?: number;
@@ -27,6 +30,25 @@ let cached: { key: string; client: EnsClient } | undefined;
 export function useStackConfig(config: ConfigSource): void {
   stackConfig = config;
   cached = undefined;
+  noteUnusedKeys(config);
+}
+
+let noted = false;
+
+/**
+ * pulumi-alicloud users carry `alicloud:region` and friends in their stacks: say once per provider process, in one
+ * line, which `alicloud:*` keys this provider leaves alone, rather than ignore them silently.
+ */
+function noteUnusedKeys(config: ConfigSource): void {
+  if (noted) return;
+  noted = true;
+  // The dynamic-provider host hands over a Config object whose rawConfig holds the whole stack config.
+  const raw = (config as { rawConfig?: unknown }).rawConfig;
+  const keys = raw && typeof raw === "object" ? Object.keys(raw) : config.keys?.() ?? [];
+  const unused = keys.filter((k) => k.startsWith("alicloud:") && !ALICLOUD_KEYS_USED.includes(k)).sort();
+  if (unused.length) {
+    console.log(`note: pulumi-ens-keypair does not use stack config ${unused.join(", ")}: it reads ${ALICLOUD_KEYS_USED.join(", ")} (and ens:* settings; ENS has one endpoint, ens:endpoint, for every region)`);
+  }
 }
 
 /** Stack config wins over the environment: `ens:endpoint` / ENS_ENDPOINT, `alicloud:accessKey` / ALIBABA_CLOUD_ACCESS_KEY_ID ... */
@@ -40,13 +62,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, config: Confi
     throw new Error(`ENS endpoint (stack config ens:endpoint or ENS_ENDPOINT): ${(e as Error).message}`);
   }
 
-  const id = config.get("alicloud:accessKey");
-  const secret = config.get("alicloud:secretKey");
-  if (Boolean(id) !== Boolean(secret)) {
-    throw new Error(`stack config has ${id ? "alicloud:accessKey but no alicloud:secretKey" : "alicloud:secretKey but no alicloud:accessKey"}: set both (pulumi config set --secret alicloud:secretKey ...)`);
-  }
-  const token = config.get("alicloud:securityToken");
-  const credentials: AccessKey | undefined = id && secret ? { accessKeyId: id, accessKeySecret: secret, ...(token ? { securityToken: token } : {}) } : accessKeyFromEnv(env);
+  // Keys, a CLI profile (alicloud:profile) or a role to assume (alicloud:assumeRole): see credential-sources.ts.
+  const credentials = credentialSettings((key) => config.get(key), env);
   if (!credentials && isLoopbackHost(parseEndpoint(endpoint).host)) {
     // Without keys @alicloud/credentials would go on to ECS metadata and other sources, none of which a local endpoint wants.
     throw new Error(noCredentialsMessage(endpoint));
@@ -66,7 +83,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, config: Confi
  * The one client of this process: every resource the engine sends here shares its concurrency and rate budget.
  */
 export function getClient(settings: Settings = readSettings()): EnsClient {
-  const key = JSON.stringify([settings.endpoint, settings.credentials?.accessKeyId, settings.maxConcurrentCalls, settings.callsPerSecond, settings.signatureAlgorithm]);
+  // Which credentials, without their secrets (key IDs, profile, role and its options).
+  const credentials = JSON.stringify(settings.credentials ?? null, (k, v) => (/secret|token/i.test(k) ? undefined : v));
+  const key = JSON.stringify([settings.endpoint, credentials, settings.maxConcurrentCalls, settings.callsPerSecond, settings.signatureAlgorithm]);
   if (cached?.key !== key) {
     const { protocol, host } = parseEndpoint(settings.endpoint);
     if (protocol === "http" && !isLoopbackHost(host)) {

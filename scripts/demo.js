@@ -26,7 +26,7 @@ const EXAMPLES = {
 const example = EXAMPLES[opts.example];
 if (!example) fail(`--example must be one of ${Object.keys(EXAMPLES).join(", ")}, got "${opts.example}"`);
 if (!["up", "lifecycle", "destroy"].includes(opts.mode)) fail(`--mode must be up, lifecycle or destroy, got "${opts.mode}"`);
-if (!fs.existsSync(path.join(ROOT, "dist/emulator/index.js"))) fail("dist/ is missing: run npm install (it builds) or npm run build");
+if (!fs.existsSync(path.join(ROOT, "dist/emulator/index.js"))) fail("dist/ is missing: run it through npm (npm start, npm run demo: they build) or node scripts/dev-setup.js");
 
 const { startEmulator } = require(path.join(ROOT, "dist/emulator"));
 const demoDir = path.join(ROOT, ".demo", opts.example);

@@ -30,7 +30,8 @@ export interface KeyPairAttachmentArgs {
  * Binds one ENS SSH key pair to a set of ENS instances: AttachKeyPair on create, DetachKeyPair on delete, and on
  * update a detach of removed instances and an attach of added ones, in batches of at most 30.
  *
- * Resource ID: `<keyPairId>:att-<8 hex>`. Import ID: `<keyPairId>:<instanceId>[,<instanceId>...]`.
+ * Resource ID: `<keyPairId>:att-<8 hex>`. Import ID: `<keyPairId>:<instanceId>[,<instanceId>...]` (the `import`
+ * option cannot work at @pulumi/pulumi 3.248; {@link KeyPairAttachment.get} reads an existing attachment).
  */
 export class KeyPairAttachment extends pulumi.dynamic.Resource {
   /** ID of the key pair, resolved from `keyPairName` when that was given. */
@@ -52,7 +53,25 @@ export class KeyPairAttachment extends pulumi.dynamic.Resource {
   /** Whether this attachment may take over bindings another resource owns. */
   public readonly takeOwnership!: pulumi.Output<boolean | undefined>;
 
+  /**
+   * Reads an attachment that already exists in ENS into the program, without managing it (Pulumi's `get`): no change
+   * is made, and `pulumi destroy` leaves the bindings alone. `id` is either this resource's ID
+   * (`<keyPairId>:att-<8 hex>`: resolves the key pair; with no instance list to look at, `attachedInstanceIds` is
+   * empty) or the import form `<keyPairId>:<instanceId>[,<instanceId>...]`, which reads which of those instances carry
+   * the key pair now. The ID is kept as given. For a key pair ENS does not know, the engine (at @pulumi/pulumi 3.248)
+   * does not fail the read: the outputs are undefined, so check `keyPairId`.
+   */
+  public static get(name: string, id: pulumi.Input<pulumi.ID>, opts?: pulumi.CustomResourceOptions): KeyPairAttachment {
+    return new KeyPairAttachment(name, undefined as unknown as KeyPairAttachmentArgs, { ...opts, id });
+  }
+
   constructor(name: string, args: KeyPairAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
+    if (opts?.id !== undefined) {
+      // A read (get): the engine asks the provider's read; every output is named so the SDK resolves it.
+      const outputs = { keyPairId: undefined, keyPairName: undefined, instanceIds: undefined, attachedInstanceIds: undefined, stopInstances: undefined, maxStoppedInstances: undefined, forceStop: undefined, stopTimeoutSeconds: undefined, takeOwnership: undefined };
+      super(require("../provider/dynamic"), name, { ...outputs, __attachmentName: name }, opts, "ens", "KeyPairAttachment");
+      return;
+    }
     if (args.keyPairName !== undefined && args.keyPairId === undefined) {
       pulumi.log.warn(`${name}: keyPairName is deprecated by ENS; prefer keyPairId (the name is resolved to its ID, and both are outputs)`);
     }

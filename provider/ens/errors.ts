@@ -58,6 +58,10 @@ export function toEnsError(err: unknown, action: string, endpoint?: string): Ens
     const details = oneLine(String(e.message ?? err).replace(HTTP_LIBRARY_TAIL, ""))
       .replace(/^unable to get credentials from any of the providers in the chain:\s*/i, "")
       .replace(/\.,/g, ",");
+    const source = (e as any)[CREDENTIAL_FAILURE];
+    if (typeof source === "string") {
+      return make("CredentialsNotFound", `no ENS credentials from ${source}: ${clip(redact(details), 400)}`, undefined, undefined, false);
+    }
     const message = `${noCredentialsMessage(endpoint ?? DEFAULT_ENS_ENDPOINT)}; the @alicloud/credentials default chain found none: ${clip(redact(details), 400)}`;
     return make("CredentialsNotFound", message, undefined, undefined, false);
   }
@@ -172,14 +176,17 @@ function withoutStatus(data: Record<string, any>): Record<string, any> {
 
 const CREDENTIAL_FAILURE = Symbol.for("pulumi-ens-keypair.credentialFailure");
 
-/** Marks an error thrown while the credential was fetched (see toCredential), so toEnsError reports it as such. */
-export function markCredentialFailure<T>(err: T): T {
-  if (err && typeof err === "object") Object.defineProperty(err, CREDENTIAL_FAILURE, { value: true, enumerable: false });
+/**
+ * Marks an error thrown while the credential was fetched (see toCredential), so toEnsError reports it as such;
+ * `source` names the configured source (a profile, a role) when it was not the default chain.
+ */
+export function markCredentialFailure<T>(err: T, source?: string): T {
+  if (err && typeof err === "object") Object.defineProperty(err, CREDENTIAL_FAILURE, { value: source ?? true, enumerable: false });
   return err;
 }
 
 function isCredentialFailure(e: Record<string, any>): boolean {
-  return (e as any)[CREDENTIAL_FAILURE] === true || e.code === "InvalidCredentials" || /unable to get credentials from any of the providers in the chain/i.test(String(e.message ?? ""));
+  return (e as any)[CREDENTIAL_FAILURE] !== undefined || e.code === "InvalidCredentials" || /unable to get credentials from any of the providers in the chain/i.test(String(e.message ?? ""));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

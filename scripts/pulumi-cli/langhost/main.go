@@ -5,8 +5,8 @@
 // It covers what `pulumi up/preview/refresh/destroy` need for a plain
 // JavaScript or TypeScript program whose only providers are dynamic providers:
 // it runs the program through `@pulumi/pulumi/cmd/run`, resolved from the
-// program directory. It reports no required plugins, installs nothing and does
-// not generate code.
+// program directory. It reports no required plugins, installs the program's
+// npm dependencies for `pulumi install` and does not generate code.
 package main
 
 import (
@@ -24,6 +24,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/logging"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
+	"github.com/pulumi/pulumi/sdk/v3/nodejs/npm"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -104,13 +105,32 @@ func (h *nodeHost) GetRequiredPackages(
 	return &pulumirpc.GetRequiredPackagesResponse{}, nil
 }
 
+// InstallDependencies does what the real host does for `pulumi install` (and `pulumi new`): the package manager
+// (npm unless the `packagemanager` runtime option or a yarn/pnpm/bun lock file says otherwise) installs in the
+// program's directory, or in the root of the workspace it belongs to, its output streamed back as it comes.
 func (h *nodeHost) InstallDependencies(
-	_ *pulumirpc.InstallDependenciesRequest,
+	req *pulumirpc.InstallDependenciesRequest,
 	stream grpc.ServerStreamingServer[pulumirpc.InstallDependenciesResponse],
 ) error {
-	return stream.Send(&pulumirpc.InstallDependenciesResponse{
-		Stdout: []byte("pulumi-language-nodejs (minimal host): not installing anything; run `npm install` yourself\n"),
-	})
+	closer, stdout, stderr, err := rpcutil.MakeInstallDependenciesStreams(stream, req.GetIsTerminal())
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	dir := programDirectory(req.GetInfo(), req.GetDirectory()) //nolint:staticcheck // older engines only set Directory
+	if root, err := npm.FindWorkspaceRoot(dir); err == nil {
+		dir = root
+	}
+	manager := npm.AutoPackageManager
+	if name, ok := req.GetInfo().GetOptions().AsMap()["packagemanager"].(string); ok && name != "" {
+		manager = npm.PackageManagerType(name)
+	}
+	fmt.Fprintf(stdout, "Installing dependencies...\n\n")
+	if name, err := npm.Install(stream.Context(), manager, dir, false, stdout, stderr); err != nil {
+		return fmt.Errorf("%s install failed: %w", name, err)
+	}
+	fmt.Fprintf(stdout, "Finished installing dependencies\n\n")
+	return closer.Close()
 }
 
 func (h *nodeHost) About(ctx context.Context, _ *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
