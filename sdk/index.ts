@@ -84,7 +84,9 @@ export class KeyPairAttachment extends pulumi.dynamic.Resource {
     // A plain list is checked at once (the program stops right here); one known later, when it resolves.
     const plain = Array.isArray(args.instanceIds) && args.instanceIds.every((i) => typeof i === "string");
     if (plain) claim(args.instanceIds);
-    const instanceIds = plain ? args.instanceIds : pulumi.output(args.instanceIds).apply((ids) => {
+    const instanceIds = plain
+      ? args.instanceIds
+      : pulumi.output(args.instanceIds).apply((ids) => {
           claim(ids);
           return ids;
         });
