@@ -16,6 +16,7 @@ export interface Settings {
   /** A static key, a CLI profile or a RAM role to assume (see credential-sources.ts); undefined: the default chain. */
   credentials?: AccessKey;
   maxConcurrentCalls: number;
+  /** A ceiling: below it the budget learns ENS's quota from its throttling answers (see AdaptiveRate). */
   callsPerSecond?: number;
   pollIntervalMs: number;
   signatureAlgorithm?: "v2";
@@ -80,7 +81,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, config: Confi
 }
 
 /**
- * The one client of this process: every resource the engine sends here shares its concurrency and rate budget.
+ * The one client of this process: every resource the engine sends here shares its concurrency and rate budget,
+ * and so the rate learnt from ENS's throttling answers.
  */
 export function getClient(settings: Settings = readSettings()): EnsClient {
   // Which credentials, without their secrets (key IDs, profile, role and its options).
