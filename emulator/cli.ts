@@ -10,18 +10,19 @@ const USAGE = `Usage: ens-emulator [options]
   --host H                  listen address (default 127.0.0.1)
   --port P                  port, 0 = any free port (default 0)
   --instances N             generate N instances i-emu00000001... (cn-hangzhou-telecom)
+  --regions R               spread them over R edge regions, grouped by region in ID order (default 1)
   --initial-status S        Running | Stopped, status of generated instances (default Stopped)
   --seed FILE               JSON seed {keyPairs:[...], instances:[...]}
   --demo                    add key pair demo-key (ssh-demo0000000001), the one the README and examples use
   --key-pair NAME           add a key pair named NAME (repeatable)
   --state FILE              persist the world to FILE (loaded at start when it exists)
   --latency-ms MS           latency added to every API call
-  --stop-delay-ms MS        Stopping -> Stopped duration (default 0)
-  --start-delay-ms MS       Starting -> Running duration (default 0)
+  --stop-delay-ms MS        Stopping -> Stopped duration, or a range MIN-MAX drawn per instance and stop (default 0)
+  --start-delay-ms MS       Starting -> Running duration, or a range MIN-MAX drawn per instance and start (default 0)
   --quota-per-second N      per-access-key request quota; beyond it 400 Throttling.User
   --access-key-id ID        access key id (with --access-key-secret; default ens-emulator-key)
   --access-key-secret S     access key secret (default ens-emulator-secret)
-  --random-seed X           seed for the fault-rate PRNG
+  --random-seed X           seed for the fault rates and the delay ranges (deterministic draws)
   --result-codes STYLE      number | string: per-instance result Code form (default number, as the SDK models)
   --help                    print this help
 
@@ -35,6 +36,14 @@ function int(flag: string, v: string | undefined, min: number): number | undefin
   return Number(v);
 }
 
+/** "MS" or "MIN-MAX" (whole milliseconds, MIN <= MAX). */
+function delay(flag: string, v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+)(?:-(\d+))?$/.exec(v);
+  if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) throw new UsageError(`--${flag} must be milliseconds (e.g. 500) or a range MIN-MAX (e.g. 1000-3000), got "${v}"`);
+  return v;
+}
+
 function parse(argv: string[]): EmulatorOptions | "help" {
   let values: Record<string, string | boolean | string[] | undefined>;
   try {
@@ -46,6 +55,7 @@ function parse(argv: string[]): EmulatorOptions | "help" {
         host: { type: "string" },
         port: { type: "string" },
         instances: { type: "string" },
+        regions: { type: "string" },
         "initial-status": { type: "string" },
         seed: { type: "string" },
         demo: { type: "boolean" },
@@ -90,8 +100,9 @@ function parse(argv: string[]): EmulatorOptions | "help" {
     seed: cliSeed(s("seed"), values.demo === true, (values["key-pair"] as string[] | undefined) ?? []),
     statePath: s("state"),
     latencyMs: int("latency-ms", s("latency-ms"), 0),
-    stopDelayMs: int("stop-delay-ms", s("stop-delay-ms"), 0),
-    startDelayMs: int("start-delay-ms", s("start-delay-ms"), 0),
+    regions: int("regions", s("regions"), 1),
+    stopDelayMs: delay("stop-delay-ms", s("stop-delay-ms")),
+    startDelayMs: delay("start-delay-ms", s("start-delay-ms")),
     quotaPerSecond: int("quota-per-second", s("quota-per-second"), 1),
     accessKeys: id !== undefined ? { [id]: secret! } : undefined,
     randomSeed: s("random-seed"),

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Authenticator } from "./auth";
+import { DelayDraw, parseDelay } from "./delays";
 import { EdgeFaults } from "./faults";
 import { validateResultCodes } from "./results";
 import { World } from "./model";
@@ -32,14 +33,19 @@ function readSeed(seed: string | EmulatorSeed): EmulatorSeed {
   }
 }
 
+function delaysOf(o: EmulatorOptions): DelayDraw {
+  return new DelayDraw(parseDelay(o.stopDelayMs, "stopDelayMs"), parseDelay(o.startDelayMs, "startDelayMs"), o.randomSeed);
+}
+
 function buildWorld(o: EmulatorOptions, now: number): World {
-  const world = new World(o.stopDelayMs ?? 0, o.startDelayMs ?? 0);
+  if (o.regions !== undefined && !(Number.isInteger(o.regions) && o.regions >= 1)) throw new Error(`regions must be a whole number >= 1, got ${o.regions}`);
+  const world = new World(delaysOf(o));
   const seed = o.seed === undefined ? {} : readSeed(o.seed);
   if (seed.keyPairs !== undefined && !Array.isArray(seed.keyPairs)) throw new Error("seed.keyPairs must be an array");
   if (seed.instances !== undefined && !Array.isArray(seed.instances)) throw new Error("seed.instances must be an array");
   for (const kp of seed.keyPairs ?? []) world.addKeyPair(kp, now);
   for (const inst of seed.instances ?? []) world.addInstance(inst, now);
-  if (o.instances) world.generateInstances(o.instances, o.initialStatus ?? "Stopped", now);
+  if (o.instances) world.generateInstances(o.instances, o.initialStatus ?? "Stopped", now, o.regions ?? 1);
   return world;
 }
 
@@ -60,7 +66,7 @@ export class EmulatorCore {
     const keys = o.accessKeys ?? DEFAULT_ACCESS_KEYS;
     if (Object.keys(keys).length === 0) throw new Error("accessKeys must hold at least one id -> secret pair");
     const loaded = o.statePath ? loadStateFile(o.statePath) : undefined;
-    this.world = loaded !== undefined ? World.fromJSON(loaded, o.stopDelayMs ?? 0, o.startDelayMs ?? 0) : buildWorld(o, now);
+    this.world = loaded !== undefined ? World.fromJSON(loaded, delaysOf(o)) : buildWorld(o, now);
     this.world.resetPeak(now);
     this.auth = new Authenticator(new Map(Object.entries(keys)), o.maxSkewMs ?? 15 * 60_000);
     this.edge = new EdgeFaults(o.latencyMs ?? 0, o.faults, o.quotaPerSecond, o.randomSeed);
@@ -93,7 +99,13 @@ export class EmulatorCore {
 
   stats(): EmulatorStats {
     const now = Date.now();
-    return { peakStopped: this.world.peakStopped, stoppedNow: this.world.stoppedNow(now), calls: { ...this.calls } };
+    return {
+      peakStopped: this.world.peakStopped,
+      stoppedNow: this.world.stoppedNow(now),
+      peakStoppedByRegion: Object.fromEntries(this.world.peakByRegion),
+      downtime: this.world.downtimes.stats(now),
+      calls: { ...this.calls },
+    };
   }
 
   state(): EmulatorStateView {

@@ -4,6 +4,7 @@
  * resolve when read, so 10,000 instances cost no timers.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { DelayDraw, Downtimes } from "./delays";
 import { INSTANCE_STATUSES, InstanceStatus, InstanceView, KeyPairView, SeedInstance, SeedKeyPair } from "./types";
 
 export interface Instance {
@@ -27,6 +28,9 @@ export interface KeyPair {
 }
 
 export const DEFAULT_REGION = "cn-hangzhou-telecom";
+/** Edge regions for generated instances (`regions`): real ENS region IDs (one city and carrier each), then numbered. */
+const REGIONS = [DEFAULT_REGION, "cn-beijing-unicom", "cn-shanghai-mobile", "cn-guangzhou-telecom", "cn-chengdu-unicom", "cn-wuhan-telecom", "cn-xian-unicom", "cn-nanjing-mobile", "cn-shenzhen-telecom", "cn-tianjin-unicom"];
+export const regionName = (i: number): string => REGIONS[i] ?? `cn-edge${i}-telecom`;
 const STATE_FORMAT = "ens-emulator-state";
 
 /** ISO 8601 without milliseconds, the form ENS uses: 2020-04-26T15:38:27Z. */
@@ -52,14 +56,17 @@ export class World {
   private apiStopped = new Set<string>();
   private sweptAt = -1;
   peakStopped = 0;
+  /** peakStopped per EnsRegionId. */
+  peakByRegion = new Map<string, number>();
+  /** When each API-stopped instance was asked to stop, and how many times each instance was stopped. */
+  private stoppedAt = new Map<string, number>();
+  private stops = new Map<string, number>();
+  readonly downtimes = new Downtimes();
   private nextIndex = 1;
   /** Called after every mutation (persistence hooks here). */
   onMutate: () => void = () => {};
 
-  constructor(
-    public stopDelayMs = 0,
-    public startDelayMs = 0,
-  ) {}
+  constructor(public delays: DelayDraw = new DelayDraw({ min: 0, max: 0 }, { min: 0, max: 0 })) {}
 
   // ---------- instances
 
@@ -85,11 +92,13 @@ export class World {
     return inst;
   }
 
-  generateInstances(count: number, status: InstanceStatus, now: number): string[] {
+  /** `regions` > 1: grouped by region in ID order (the first count/regions IDs in the first region, ...). */
+  generateInstances(count: number, status: InstanceStatus, now: number, regions = 1): string[] {
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       const id = generatedId(this.nextIndex);
-      ids.push(this.addInstance({ instanceId: id }, now, status).instanceId);
+      const ensRegionId = regions > 1 ? regionName(Math.floor((i * regions) / count)) : undefined;
+      ids.push(this.addInstance({ instanceId: id, ensRegionId }, now, status).instanceId);
     }
     return ids;
   }
@@ -100,6 +109,7 @@ export class World {
     this.instances.delete(id);
     this.order = this.order.filter((i) => i !== inst);
     this.apiStopped.delete(id);
+    this.stoppedAt.delete(id);
     this.onMutate();
     return true;
   }
@@ -122,21 +132,29 @@ export class World {
     return inst.status;
   }
 
-  /** Running -> Stopping (-> Stopped after stopDelayMs). Caller checks the status first. */
+  /** Running -> Stopping (-> Stopped after the stop delay drawn for it). Caller checks the status first. */
   stop(inst: Instance, now: number): void {
     this.sweep(now);
+    const cycle = (this.stops.get(inst.instanceId) ?? 0) + 1;
+    this.stops.set(inst.instanceId, cycle);
     inst.status = "Stopping";
-    inst.until = now + this.stopDelayMs;
+    inst.until = now + this.delays.draw("stop", inst.instanceId, cycle);
     this.apiStopped.add(inst.instanceId);
+    this.stoppedAt.set(inst.instanceId, now);
     this.peakStopped = Math.max(this.peakStopped, this.apiStopped.size);
+    const inRegion = [...this.apiStopped].filter((id) => this.instances.get(id)?.ensRegionId === inst.ensRegionId).length;
+    this.peakByRegion.set(inst.ensRegionId, Math.max(this.peakByRegion.get(inst.ensRegionId) ?? 0, inRegion));
     this.onMutate();
   }
 
-  /** Stopped -> Starting (-> Running after startDelayMs). Caller checks the status first. */
+  /** Stopped -> Starting (-> Running after the start delay drawn for it). Caller checks the status first. */
   start(inst: Instance, now: number): void {
-    this.sweptAt = -1; // with startDelayMs 0 this instance counts as Running again from `now` on
+    this.sweptAt = -1; // with a start delay of 0 this instance counts as Running again from `now` on
     inst.status = "Starting";
-    inst.until = now + this.startDelayMs;
+    inst.until = now + this.delays.draw("start", inst.instanceId, this.stops.get(inst.instanceId) ?? 0);
+    const stoppedAt = this.stoppedAt.get(inst.instanceId);
+    if (stoppedAt !== undefined) this.downtimes.add(stoppedAt, inst.until);
+    this.stoppedAt.delete(inst.instanceId);
     this.onMutate();
   }
 
@@ -145,7 +163,10 @@ export class World {
     if (!INSTANCE_STATUSES.includes(status)) throw new Error(`unknown status ${status}`);
     inst.status = status;
     inst.until = undefined;
-    if (status === "Running") this.apiStopped.delete(inst.instanceId);
+    if (status === "Running") {
+      this.apiStopped.delete(inst.instanceId);
+      this.stoppedAt.delete(inst.instanceId);
+    }
     this.sweptAt = -1;
     this.onMutate();
   }
@@ -176,8 +197,15 @@ export class World {
     return this.apiStopped.size;
   }
 
+  /** Peaks restart at what is stopped now; downtimes are forgotten. */
   resetPeak(now: number): void {
     this.peakStopped = this.stoppedNow(now);
+    this.peakByRegion.clear();
+    for (const id of this.apiStopped) {
+      const r = this.instances.get(id)!.ensRegionId;
+      this.peakByRegion.set(r, (this.peakByRegion.get(r) ?? 0) + 1);
+    }
+    this.downtimes.clear();
   }
 
   // ---------- key pairs
@@ -247,12 +275,12 @@ export class World {
     };
   }
 
-  static fromJSON(data: unknown, stopDelayMs: number, startDelayMs: number): World {
+  static fromJSON(data: unknown, delays: DelayDraw): World {
     const d = data as Record<string, unknown>;
     if (!d || d.format !== STATE_FORMAT || !Array.isArray(d.instances) || !Array.isArray(d.keyPairs)) {
       throw new Error(`not an ${STATE_FORMAT} file (expected {format:"${STATE_FORMAT}", instances:[], keyPairs:[]})`);
     }
-    const w = new World(stopDelayMs, startDelayMs);
+    const w = new World(delays);
     for (const kp of d.keyPairs as KeyPair[]) {
       if (typeof kp?.keyPairId !== "string" || typeof kp.keyPairName !== "string") {
         throw new Error(`bad key pair record ${JSON.stringify(kp)}`);

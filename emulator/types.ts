@@ -65,6 +65,12 @@ export interface Faults {
   throttleStatus?: 400 | 429;
 }
 
+/**
+ * A transition delay in ms: a number, or a range drawn uniformly per instance and transition, as "MIN-MAX"
+ * (e.g. "1000-3000") or [min, max]. Deterministic with `randomSeed`.
+ */
+export type DelayMs = number | string | readonly [number, number];
+
 export interface EmulatorOptions {
   /** Default "127.0.0.1". */
   host?: string;
@@ -72,8 +78,13 @@ export interface EmulatorOptions {
   port?: number;
   /** id -> secret; default { "ens-emulator-key": "ens-emulator-secret" }. */
   accessKeys?: Record<string, string>;
-  /** Generate N instances "i-emu00000001"... in cn-hangzhou-telecom. */
+  /** Generate N instances "i-emu00000001"... in cn-hangzhou-telecom (see `regions`). */
   instances?: number;
+  /**
+   * Spread the generated instances over this many edge regions (EnsRegionId), grouped by region in ID order (the
+   * first n/R IDs in the first region, ...), as one city's instances often come together. Default 1.
+   */
+  regions?: number;
   /** Status of generated instances; default "Stopped". */
   initialStatus?: "Running" | "Stopped";
   /** Path to a JSON seed file or the seed itself. */
@@ -82,16 +93,16 @@ export interface EmulatorOptions {
   statePath?: string;
   /** Latency added to every API call. */
   latencyMs?: number;
-  /** Stopping -> Stopped duration; default 0 (the next read sees Stopped). */
-  stopDelayMs?: number;
-  /** Starting -> Running duration; default 0. */
-  startDelayMs?: number;
+  /** Stopping -> Stopped duration, or a range drawn per instance and stop; default 0 (the next read sees Stopped). */
+  stopDelayMs?: DelayMs;
+  /** Starting -> Running duration, or a range drawn per instance and start; default 0. */
+  startDelayMs?: DelayMs;
   /** Per-second API request quota per access key (all actions); beyond it: 400 Throttling.User. */
   quotaPerSecond?: number;
   faults?: Faults;
   /** Form of per-instance result codes; default "number" (as the SDK models type them). */
   resultCodes?: ResultCodeStyle;
-  /** Seed for the PRNG used by the fault rates; Math.random when unset. */
+  /** Seed for the PRNG used by the fault rates and the delay ranges; Math.random when unset. */
   randomSeed?: number | string;
   /** Journal entries kept in memory (oldest dropped first); default 100000. */
   journalLimit?: number;
@@ -111,9 +122,22 @@ export interface JournalEntry {
   accessKeyId?: string;
 }
 
+/** Downtime per instance and stop-start cycle (Stopping until Running again), in ms, over the cycles ended so far. */
+export interface DowntimeStats {
+  mean: number;
+  p95: number;
+  max: number;
+  /** Cycles counted. */
+  count: number;
+}
+
 export interface EmulatorStats {
   peakStopped: number;
   stoppedNow: number;
+  /** peakStopped per EnsRegionId (regions where an API stop happened since start or reset). */
+  peakStoppedByRegion: Record<string, number>;
+  /** Since start or reset. */
+  downtime: DowntimeStats;
   calls: Record<string, number>;
 }
 

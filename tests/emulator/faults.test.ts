@@ -164,7 +164,7 @@ describe("admin endpoints", () => {
         accessKeyId: "key-a",
       },
     ]);
-    expect(await adminGet(emu, "stats")).toEqual({ peakStopped: 0, stoppedNow: 0, calls: { DescribeInstances: 1 } });
+    expect(await adminGet(emu, "stats")).toEqual({ peakStopped: 0, stoppedNow: 0, peakStoppedByRegion: {}, downtime: { mean: 0, p95: 0, max: 0, count: 0 }, calls: { DescribeInstances: 1 } });
     const state = await adminGet(emu, "state");
     expect(state.instances[0]).toEqual({ instanceId: "i-emu00000001", status: "Stopped", ensRegionId: "cn-hangzhou-telecom", tags: {} });
     expect(state).toEqual(emu.state());

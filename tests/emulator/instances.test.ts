@@ -165,7 +165,7 @@ describe.each(SIGNATURE_STYLES)("lifecycle, signature style %s", (_label, signat
     emu.world.setInstanceStatus(id(9), "Stopped"); // out-of-band: not an API stop
     expect(emu.stats().stoppedNow).toBe(1);
     emu.reset();
-    expect(emu.stats()).toEqual({ peakStopped: 1, stoppedNow: 1, calls: {} });
+    expect(emu.stats()).toEqual({ peakStopped: 1, stoppedNow: 1, peakStoppedByRegion: { "cn-hangzhou-telecom": 1 }, downtime: { mean: 0, p95: 0, max: 0, count: 0 }, calls: {} });
     expect(emu.stats().calls).toEqual({});
   });
 
