@@ -48,8 +48,8 @@ async function checkLive(olds: Props, inputs: Props, out: Reporter): Promise<Fai
   const creating = !Array.isArray(olds.instanceIds);
   if (creating) failures.push(...(await ownedElsewhere(client, newIds, live, inputs, out)));
   if (creating && key && !failures.length && !inputs.instanceIds.some(isUnknown)) {
-    const view = new Map<string, LiveInstance>([...live].map(([i, d]) => [i, { status: d.Status, keyPairName: d.KeyPairName || undefined }]));
-    const plan = planBinding({ desired: inputs.instanceIds, attached: [], live: view, keyPairName: key.KeyPairName, stopInstances: inputs.stopInstances, maxStoppedInstances: inputs.maxStoppedInstances });
+    const view = new Map<string, LiveInstance>([...live].map(([i, d]) => [i, { status: d.Status, keyPairName: d.KeyPairName || undefined, region: d.EnsRegionId }]));
+    const plan = planBinding({ desired: inputs.instanceIds, attached: [], live: view, keyPairName: key.KeyPairName, stopInstances: inputs.stopInstances, maxStoppedInstances: inputs.maxStoppedInstances, maxStoppedPerRegion: inputs.maxStoppedPerRegion });
     const running = new Set([...live.values()].filter((i) => i.Status === "Running").map((i) => i.InstanceId));
     out.log(planSummary(plan, { running, stopInstances: inputs.stopInstances, maxStoppedInstances: inputs.maxStoppedInstances, unchanged: 0 }));
   }

@@ -3,7 +3,7 @@ import { engineAlive } from "./engine";
 import { BindingKey, executePlan, ExecutionResult } from "./execute";
 import { recoverInterrupted } from "./instances";
 import { claim, readOwners, release } from "./ownership";
-import { LiveInstance, Plan, planBinding } from "./plan";
+import { LiveInstance, Plan, planBatches, planBinding } from "./plan";
 import { list, Reporter } from "./report";
 import { readSettings } from "./settings";
 import { AttachmentInputs } from "./validate";
@@ -18,7 +18,7 @@ export interface Outcome {
   /** Per-instance reasons, empty when everything succeeded. */
   reasons: string[];
   /** What this run changed, for the closing line. */
-  counts: { attached: number; detached: number; adopted: number };
+  counts: { attached: number; detached: number; adopted: number; restarted: number };
 }
 
 export async function converge(client: EnsClient, key: BindingKey, inputs: AttachmentInputs, attachedBefore: string[], id: string, op: Operation, out: Reporter): Promise<Outcome> {
@@ -32,7 +32,7 @@ export async function converge(client: EnsClient, key: BindingKey, inputs: Attac
     log: out.log,
   });
   // Start from what ENS had bound when we looked (adopted + about to be detached), then apply what succeeded.
-  const detaching = new Set(plan.waves.flatMap((w) => w.batches.filter((b) => b.action === "DetachKeyPair").flatMap((b) => b.instanceIds)));
+  const detaching = new Set(planBatches(plan).filter((b) => b.action === "DetachKeyPair").flatMap((b) => b.instanceIds));
   const stillAttached = new Set([...plan.alreadyAttached, ...detaching]);
   const attachedNow: string[] = [];
   const detachedNow: string[] = [];
@@ -46,7 +46,7 @@ export async function converge(client: EnsClient, key: BindingKey, inputs: Attac
     }
   }
   await recordOwnership(client, id, [...attachedNow, ...plan.adoptedUnowned, ...plan.takenOver.map((t) => t.instanceId).filter((i) => stillAttached.has(i))], detachedNow, out);
-  const counts = { attached: attachedNow.length, detached: detachedNow.length, adopted: plan.adoptedUnowned.length + plan.takenOver.length };
+  const counts = { attached: attachedNow.length, detached: detachedNow.length, adopted: plan.adoptedUnowned.length + plan.takenOver.length, restarted: result.restarted };
   return { attached: [...stillAttached].sort(), reasons: reasons(result), counts };
 }
 
@@ -60,7 +60,7 @@ async function observeAndPlan(client: EnsClient, key: BindingKey, inputs: Attach
   const unrecovered = await recoverInterrupted(client, id, ids, waits);
   for (const f of unrecovered) out.warn(`${f.instanceId} was stopped by an interrupted run and could not be started again: ${f.code}: ${f.message}`);
   const described = await settle(client, ids, waits);
-  const live = new Map<string, LiveInstance>([...described].map(([i, d]) => [i, { status: d.Status, keyPairName: d.KeyPairName || undefined }]));
+  const live = new Map<string, LiveInstance>([...described].map(([i, d]) => [i, { status: d.Status, keyPairName: d.KeyPairName || undefined, region: d.EnsRegionId }]));
   const wanted = new Set(inputs.instanceIds);
   const before = new Set(attachedBefore);
   const askOwner = ids.filter((i) => {
@@ -74,6 +74,7 @@ async function observeAndPlan(client: EnsClient, key: BindingKey, inputs: Attach
     keyPairName: key.name,
     stopInstances: inputs.stopInstances,
     maxStoppedInstances: inputs.maxStoppedInstances,
+    maxStoppedPerRegion: inputs.maxStoppedPerRegion,
     owners: askOwner.length ? await readOwners(client, askOwner) : new Map(),
     resourceId: id,
     takeOwnership: inputs.takeOwnership === true,

@@ -21,15 +21,15 @@ export async function diff(id: string, olds: Props, news: Props) {
     setDiffers(news.instanceIds, olds.instanceIds) ||
     // Partial failures: the state says fewer (or more) are bound than wanted, so an update converges.
     setDiffers(news.instanceIds, olds.attachedInstanceIds) ||
-    ["stopInstances", "maxStoppedInstances", "forceStop", "stopTimeoutSeconds"].some((k) => news[k] !== olds[k]);
+    ["stopInstances", "maxStoppedInstances", "maxStoppedPerRegion", "forceStop", "stopTimeoutSeconds"].some((k) => news[k] !== olds[k]);
   const marked = await leftStopped(id, olds, news, out);
   const live = replaces.length ? undefined : await liveView(olds, news);
   const drift = live ? drifted(live, olds, out) : false;
   const changes = replaces.length > 0 || inputsChanged || marked || drift;
   if (changes && live) {
-    const view = new Map<string, LiveInstance>([...live].map(([i, d]) => [i, { status: d.Status, keyPairName: d.KeyPairName || undefined }]));
+    const view = new Map<string, LiveInstance>([...live].map(([i, d]) => [i, { status: d.Status, keyPairName: d.KeyPairName || undefined, region: d.EnsRegionId }]));
     const attached: string[] = olds.attachedInstanceIds ?? [];
-    const plan = planBinding({ desired: news.instanceIds, attached, live: view, keyPairName: olds.keyPairName, stopInstances: news.stopInstances, maxStoppedInstances: news.maxStoppedInstances });
+    const plan = planBinding({ desired: news.instanceIds, attached, live: view, keyPairName: olds.keyPairName, stopInstances: news.stopInstances, maxStoppedInstances: news.maxStoppedInstances, maxStoppedPerRegion: news.maxStoppedPerRegion });
     const kept = new Set(attached);
     const running = new Set([...live.values()].filter((i) => i.Status === "Running").map((i) => i.InstanceId));
     out.log(planSummary(plan, { running, stopInstances: news.stopInstances, maxStoppedInstances: news.maxStoppedInstances, unchanged: plan.alreadyAttached.filter((i) => kept.has(i)).length }));

@@ -94,12 +94,13 @@ export async function waitForStatus(client: EnsClient, ids: string[], status: "S
  * Crash marks. Before stopping instances the provider tags them `<resource ID>@<expiry, epoch seconds>`; it untags
  * them once they run again. If the process dies in between (SIGKILL, lost machine), the next operation of that
  * resource (or `diff`, which then asks for an update) finds the tags and starts those instances first. A mark past
- * its expiry belongs to no live run (a wave is bounded: stop wait + calls + start wait), so any operation starts
- * those instances too, even when the resource that marked them never reached the state.
+ * its expiry belongs to no live run (an instance's turn is bounded: stop wait + calls + start wait; one given up on is
+ * started again at once), so any operation starts those instances too, even when the resource that marked them never
+ * reached the state.
  */
 export const STOP_MARK = "pulumi-ens-keypair:stopped-by";
 
-/** How long a mark may belong to a live run: both waits of a wave plus ten minutes for its calls and retries. */
+/** How long a mark may belong to a live run: both waits of an instance's turn plus ten minutes for its calls and retries. */
 export const markLifetimeMs = (stopTimeoutMs: number) => 2 * stopTimeoutMs + 600_000;
 
 export function markValue(resourceId: string, lifetimeMs: number, now = Date.now()): string {

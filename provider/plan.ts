@@ -11,6 +11,8 @@ export type BindingAction = "AttachKeyPair" | "DetachKeyPair";
 export interface LiveInstance {
   status: string;
   keyPairName?: string;
+  /** EnsRegionId: the edge region (one city and carrier) the instance lives in. */
+  region?: string;
 }
 
 export interface PlanInput {
@@ -23,6 +25,8 @@ export interface PlanInput {
   keyPairName: string;
   stopInstances: boolean;
   maxStoppedInstances: number;
+  /** Most instances of one EnsRegionId stopped at once; unset = no limit per region. */
+  maxStoppedPerRegion?: number;
   /**
    * Owner tags (resource ID) of the instances the plan would adopt, re-key or detach; absent = unowned. Without
    * `resourceId` ownership is not considered.
@@ -39,15 +43,33 @@ export interface Batch {
   instanceIds: string[];
 }
 
-/** Instances stopped together, operated on, then started again before the next wave. */
-export interface Wave {
-  /** Running instances this wave stops first and starts again afterwards (at most maxStoppedInstances). */
-  stop: string[];
-  batches: Batch[];
+/** A Running instance to stop, bind (or unbind) and start again. */
+export interface RollItem {
+  instanceId: string;
+  action: BindingAction;
+  /** Its EnsRegionId ("" when ENS did not say). */
+  region: string;
+}
+
+/**
+ * Running instances go through a rolling window (see schedule.ts): never more than `maxStopped` of them down at once,
+ * nor more than `maxStoppedPerRegion` of one region; as they reach Stopped they are bound, started again at once, and
+ * the next ones are stopped as slots free up. How many calls that takes depends on when each one stops.
+ */
+export interface Rolling {
+  /** In the order the window takes them: regions interleaved (one of each region in turn), detaches first in each. */
+  instances: RollItem[];
+  maxStopped: number;
+  maxStoppedPerRegion?: number;
+  /** How many of `instances` each EnsRegionId holds, most first. */
+  regions: { region: string; count: number }[];
 }
 
 export interface Plan {
-  waves: Wave[];
+  /** Calls for instances that need no stop (already Stopped): full batches of at most 30, all sent at once. */
+  batches: Batch[];
+  /** Running instances that need stopping first (refused in blockedRunning when stopInstances is false). */
+  rolling: Rolling;
   /** Desired instances that already carry this key pair: adopted, no call. */
   alreadyAttached: string[];
   /** Instances to detach that no longer carry it (or no longer exist): nothing to do. */
@@ -74,7 +96,7 @@ export function planBinding(input: PlanInput): Plan {
   const desired = new Set(input.desired);
   const attached = new Set(input.attached);
   const plan: Plan = {
-    waves: [], alreadyAttached: [], alreadyDetached: [], replacesKey: [], missing: [], blockedRunning: [], unready: [],
+    batches: [], rolling: { instances: [], maxStopped: input.maxStoppedInstances, maxStoppedPerRegion: input.maxStoppedPerRegion, regions: [] }, alreadyAttached: [], alreadyDetached: [], replacesKey: [], missing: [], blockedRunning: [], unready: [],
     ownedElsewhere: [], takenOver: [], adoptedUnowned: [], leftToOwner: [],
   };
   // Another resource's tag on an instance that carries a key pair: that binding is not ours to change.
@@ -122,54 +144,50 @@ export function planBinding(input: PlanInput): Plan {
   }
   if (!input.stopInstances) plan.blockedRunning.push(...running);
 
-  plan.waves = packWaves(
-    [...batchesFor("DetachKeyPair", toDetach, running), ...batchesFor("AttachKeyPair", toAttach, running)],
-    running,
-    input.maxStoppedInstances,
-  );
+  plan.batches = [...batchesFor("DetachKeyPair", toDetach, running), ...batchesFor("AttachKeyPair", toAttach, running)];
+  const item = (action: BindingAction) => (id: string): RollItem => ({ instanceId: id, action, region: input.live.get(id)!.region ?? "" });
+  const rolled = [...toDetach.filter((id) => running.has(id)).map(item("DetachKeyPair")), ...toAttach.filter((id) => running.has(id)).map(item("AttachKeyPair"))];
+  plan.rolling.instances = interleave(rolled);
+  plan.rolling.regions = countRegions(rolled);
   return plan;
 }
 
-/** Stopped instances first so that batches holding no running instance need no stop at all. */
+/** Full batches of the instances that need no stop: Stopped ones (running ones go through the window). */
 function batchesFor(action: BindingAction, ids: string[], running: Set<string>): Batch[] {
-  const ordered = [...ids.filter((id) => !running.has(id)), ...ids.filter((id) => running.has(id))];
-  return chunk(ordered, MAX_BINDING_BATCH).map((instanceIds) => ({ action, instanceIds }));
+  return chunk(ids.filter((id) => !running.has(id)), MAX_BINDING_BATCH).map((instanceIds) => ({ action, instanceIds }));
 }
 
 /**
- * Groups batches into waves whose running instances fit the stop bound. Batches with nothing to stop share
- * the first wave. A batch holding more running instances than the bound (bound < 30) is split.
+ * One instance of each region in turn (regions in order of first appearance), so that a window of any size draws
+ * on every region alike and no region is drained first, even when the IDs of one city come together.
  */
-function packWaves(batches: Batch[], running: Set<string>, maxStopped: number): Wave[] {
-  const free: Batch[] = [];
-  const needStop: Batch[] = [];
-  for (const b of batches) {
-    const r = b.instanceIds.filter((id) => running.has(id)).length;
-    if (r === 0) free.push(b);
-    else if (r <= maxStopped) needStop.push(b);
-    else {
-      // Keep each piece's running count within the bound; the stopped ones ride along in the first piece.
-      const stopped = b.instanceIds.filter((id) => !running.has(id));
-      const pieces = chunk(b.instanceIds.filter((id) => running.has(id)), maxStopped);
-      pieces[0] = [...stopped, ...pieces[0]];
-      for (const p of pieces) needStop.push({ action: b.action, instanceIds: p });
-    }
+export function interleave(items: readonly RollItem[]): RollItem[] {
+  const byRegion = new Map<string, RollItem[]>();
+  for (const it of items) {
+    const q = byRegion.get(it.region);
+    if (q) q.push(it);
+    else byRegion.set(it.region, [it]);
   }
-  const waves: Wave[] = free.length ? [{ stop: [], batches: free }] : [];
-  let current: Wave | undefined;
-  for (const b of needStop) {
-    const r = b.instanceIds.filter((id) => running.has(id));
-    if (!current || current.stop.length + r.length > maxStopped) {
-      current = { stop: [], batches: [] };
-      waves.push(current);
-    }
-    current.stop.push(...r);
-    current.batches.push(b);
-  }
-  return waves;
+  const queues = [...byRegion.values()];
+  const out: RollItem[] = [];
+  for (let i = 0; out.length < items.length; i++) for (const q of queues) if (i < q.length) out.push(q[i]);
+  return out;
 }
 
-/** Every Attach/Detach call in the plan, in order. */
+function countRegions(items: readonly RollItem[]): { region: string; count: number }[] {
+  const counts = new Map<string, number>();
+  for (const it of items) counts.set(it.region, (counts.get(it.region) ?? 0) + 1);
+  return [...counts].map(([region, count]) => ({ region, count })).sort((a, b) => b.count - a.count);
+}
+
+/**
+ * Every Attach/Detach the plan needs, at the fewest calls: ceil(n/30) per action, instances that need no stop first.
+ * Without Running instances these are exactly the calls made (`plan.batches`); the rolling window binds together the
+ * instances that reach Stopped in the same polling round, so it may need more (at most one per instance).
+ */
 export function planBatches(plan: Plan): Batch[] {
-  return plan.waves.flatMap((w) => w.batches);
+  return (["DetachKeyPair", "AttachKeyPair"] as const).flatMap((action) => {
+    const ids = [...plan.batches.filter((b) => b.action === action).flatMap((b) => b.instanceIds), ...plan.rolling.instances.filter((i) => i.action === action).map((i) => i.instanceId)];
+    return chunk(ids, MAX_BINDING_BATCH).map((instanceIds) => ({ action, instanceIds }));
+  });
 }

@@ -56,7 +56,7 @@ const closing = new WeakMap<Props, { calls: number; started: number }>();
 function sayDone(props: Props, out: Reporter, counts: Outcome["counts"], failed: number): void {
   const c = closing.get(props);
   const took = c ? ` in ${((Date.now() - c.started) / 1000).toFixed(1)} s with ${c.calls} ENS call(s)` : "";
-  out.log(`done${took}: attached ${counts.attached}, detached ${counts.detached}, adopted ${counts.adopted}${failed ? `; ${failed} instance operation(s) failed` : ""}`);
+  out.log(`done${took}: attached ${counts.attached}, detached ${counts.detached}, adopted ${counts.adopted}${counts.restarted ? `, stopped and started again ${counts.restarted}` : ""}${failed ? `; ${failed} instance operation(s) failed` : ""}`);
 }
 
 async function createAttachment(inputs: Props) {
@@ -178,8 +178,8 @@ function outputs(inputs: Props, key: KeyPair, attachedInstanceIds: string[]): At
 }
 
 function pickInputs(p: Props): AttachmentInputs {
-  const { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, takeOwnership } = p as AttachmentInputs;
-  return { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, ...(takeOwnership !== undefined ? { takeOwnership } : {}) };
+  const { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, takeOwnership, maxStoppedPerRegion } = p as AttachmentInputs;
+  return { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, ...(takeOwnership !== undefined ? { takeOwnership } : {}), ...(maxStoppedPerRegion !== undefined ? { maxStoppedPerRegion } : {}) };
 }
 
 function stripUndefined<T extends object>(o: T): T {

@@ -32,6 +32,15 @@ export function list(ids: readonly string[], max = 20): string {
   return ids.length <= max ? ids.join(", ") : `${ids.slice(0, max).join(", ")} and ${ids.length - max} more`;
 }
 
+/** How the work will roll: instances to stop, the bounds, the regions (largest first). */
+function rollingSummary(plan: Plan): string {
+  const r = plan.rolling;
+  const per = r.maxStoppedPerRegion !== undefined ? ` and ${r.maxStoppedPerRegion} per region` : "";
+  const regions = r.regions.filter((g) => g.region);
+  const where = regions.length ? `, ${regions.length} region(s): ${regions.slice(0, 3).map((g) => `${g.region} ${g.count}`).join(", ")}${regions.length > 3 ? ", ..." : ""}` : "";
+  return `stop ${r.instances.length} Running instance(s) first, rolling: at most ${r.maxStopped} stopped at once${per}${where}; each is bound as it stops and started again at once`;
+}
+
 /**
  * One line saying what a plan will do: instances to attach and detach (counts and the first few IDs), those already
  * as wanted, instances to stop and the bound, and Running instances that would make it fail.
@@ -42,13 +51,15 @@ export function planSummary(plan: Plan, opts: { running: ReadonlySet<string>; st
   const attach = ids("AttachKeyPair");
   const detach = ids("DetachKeyPair");
   const parts: string[] = [];
-  if (attach.length) parts.push(`attach ${attach.length} (${list(attach, 3)}) in ${batches.filter((b) => b.action === "AttachKeyPair").length} call(s)`);
-  if (detach.length) parts.push(`detach ${detach.length} (${list(detach, 3)}) in ${batches.filter((b) => b.action === "DetachKeyPair").length} call(s)`);
+  // Instances bound as they stop may need more calls than the fewest.
+  const calls = (action: string) => `in ${opts.stopInstances && plan.rolling.instances.some((i) => i.action === action) ? "at least " : ""}${batches.filter((b) => b.action === action).length} call(s)`;
+  if (attach.length) parts.push(`attach ${attach.length} (${list(attach, 3)}) ${calls("AttachKeyPair")}`);
+  if (detach.length) parts.push(`detach ${detach.length} (${list(detach, 3)}) ${calls("DetachKeyPair")}`);
   const adopted = plan.alreadyAttached.length - opts.unchanged;
   if (adopted > 0) parts.push(`adopt ${adopted} already bound`);
   if (opts.unchanged > 0) parts.push(`${opts.unchanged} unchanged`);
   const stop = [...attach, ...detach].filter((i) => opts.running.has(i));
-  if (stop.length && opts.stopInstances) parts.push(`stop ${stop.length} Running instance(s) first and start them again, at most ${opts.maxStoppedInstances} at once`);
+  if (stop.length && opts.stopInstances) parts.push(rollingSummary(plan));
   if (stop.length && !opts.stopInstances) parts.push(`${stop.length} instance(s) are Running (${list(stop, 3)}) and stopInstances is false: this will fail unless they are stopped first`);
   return `plan: ${parts.length ? parts.join("; ") : "nothing to change"}`;
 }

@@ -10,7 +10,7 @@ export const DEFAULTS = { stopInstances: false, maxStoppedInstances: 30, forceSt
  * Every input a KeyPairAttachment takes. Anything else (except engine fields starting with `__`) is refused by
  * checkInputs, naming the nearest of these: add a new input here, and check its value in checkInputs.
  */
-export const INPUT_FIELDS: string[] = ["keyPairId", "keyPairName", "instanceIds", "stopInstances", "maxStoppedInstances", "forceStop", "stopTimeoutSeconds", "takeOwnership"];
+export const INPUT_FIELDS: string[] = ["keyPairId", "keyPairName", "instanceIds", "stopInstances", "maxStoppedInstances", "forceStop", "stopTimeoutSeconds", "takeOwnership", "maxStoppedPerRegion"];
 /** Outputs of the resource: given as inputs they are refused with a hint of their own. */
 const OUTPUT_ONLY_FIELDS = ["attachedInstanceIds"];
 
@@ -25,6 +25,8 @@ export interface AttachmentInputs {
   stopTimeoutSeconds: number;
   /** Take over bindings another resource owns. No default stored, so states written before it existed stay equal. */
   takeOwnership?: boolean;
+  /** Most instances of one EnsRegionId stopped at once. No default stored (unset = no limit per region). */
+  maxStoppedPerRegion?: number;
 }
 
 export interface CheckFailure {
@@ -83,6 +85,7 @@ export function checkInputs(news: Record<string, any>): { inputs: Record<string,
   }
   checkInt(news, out, "maxStoppedInstances", 1, MAX_INSTANCES, "how many instances may be stopped at once", fail);
   checkInt(news, out, "stopTimeoutSeconds", 1, 3600, "seconds to wait for Stopped or Running", fail);
+  checkInt(news, out, "maxStoppedPerRegion", 1, MAX_INSTANCES, "how many instances of one region may be stopped at once", fail);
   return { inputs: out, failures, warnings };
 }
 
@@ -94,10 +97,13 @@ function checkBool(news: Record<string, any>, out: Record<string, any>, key: "st
   else if (typeof v !== "boolean" && !isUnknown(v)) fail(key, `${key} must be true or false, got ${show(v)}`);
 }
 
-function checkInt(news: Record<string, any>, out: Record<string, any>, key: "maxStoppedInstances" | "stopTimeoutSeconds", min: number, max: number, what: string, fail: Fail) {
+/** A whole number in [min, max]; absent: the default, or (without one) left out so that existing states do not differ. */
+function checkInt(news: Record<string, any>, out: Record<string, any>, key: "maxStoppedInstances" | "stopTimeoutSeconds" | "maxStoppedPerRegion", min: number, max: number, what: string, fail: Fail) {
   const v = news[key];
-  if (v === undefined || v === null) out[key] = DEFAULTS[key];
-  else if (isUnknown(v)) return;
+  if (v === undefined || v === null) {
+    if (key in DEFAULTS) out[key] = DEFAULTS[key as keyof typeof DEFAULTS];
+    else delete out[key];
+  } else if (isUnknown(v)) return;
   else if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) fail(key, `${key} (${what}) must be a whole number from ${min} to ${max}, got ${show(v)}`);
 }
 
@@ -123,9 +129,10 @@ export function nearestField(name: string, known: readonly string[] = INPUT_FIEL
     if (!best || d < best.d) best = { field, d };
   }
   if (best && best.d <= Math.max(2, Math.floor(Math.max(name.length, best.field.length) / 4))) return best.field;
-  // A shortening: "maxStopped", "stopTimeout", "keyName" (its letters in order within the field's name).
+  // A shortening: "maxStopped", "stopTimeout", "keyName" (its letters in order within the field's name, the first
+  // one first: "region" is no shortening of maxStoppedPerRegion).
   if (lower.length < 4) return undefined;
-  const shortenings = known.filter((f) => isSubsequence(lower, f.toLowerCase()));
+  const shortenings = known.filter((f) => f[0].toLowerCase() === lower[0] && isSubsequence(lower, f.toLowerCase()));
   shortenings.sort((a, b) => editDistance(lower, a.toLowerCase()) - editDistance(lower, b.toLowerCase()));
   return shortenings[0];
 }

@@ -11,8 +11,17 @@ export interface KeyPairAttachmentArgs {
   instanceIds: pulumi.Input<pulumi.Input<string>[]>;
   /** Let the provider stop Running instances first (ENS binds key pairs only to stopped instances) and start them again afterwards. Default false: running instances make the operation fail before any change. */
   stopInstances?: pulumi.Input<boolean>;
-  /** With `stopInstances`, how many instances may be stopped by the provider at the same time. Default 30. */
+  /**
+   * With `stopInstances`, how many instances may be stopped by the provider at the same time. Default 30. They roll:
+   * each is bound as soon as it is Stopped and started again at once, and the next one is stopped as a slot frees up.
+   */
   maxStoppedInstances?: pulumi.Input<number>;
+  /**
+   * With `stopInstances`, how many instances of one edge region (`EnsRegionId`: one city and carrier) may be stopped at
+   * the same time, so that no city goes dark; the work interleaves regions. Default: no limit per region (only
+   * `maxStoppedInstances`).
+   */
+  maxStoppedPerRegion?: pulumi.Input<number>;
   /** With `stopInstances`, force the stop (like pulling the power). Default false. */
   forceStop?: pulumi.Input<boolean>;
   /** How long to wait for an instance to reach Stopped or Running, in seconds (1-3600). Default 300. */
@@ -46,6 +55,8 @@ export class KeyPairAttachment extends pulumi.dynamic.Resource {
   public readonly stopInstances!: pulumi.Output<boolean>;
   /** With `stopInstances`, the most instances stopped by the provider at the same time. */
   public readonly maxStoppedInstances!: pulumi.Output<number>;
+  /** With `stopInstances`, the most instances of one `EnsRegionId` stopped at the same time; undefined = no limit per region. */
+  public readonly maxStoppedPerRegion!: pulumi.Output<number | undefined>;
   /** With `stopInstances`, whether stops are forced (StopInstance with ForceStop, one call per instance). */
   public readonly forceStop!: pulumi.Output<boolean>;
   /** How long the provider waits for an instance to reach Stopped or Running, in seconds. */
@@ -68,7 +79,7 @@ export class KeyPairAttachment extends pulumi.dynamic.Resource {
   constructor(name: string, args: KeyPairAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
     if (opts?.id !== undefined) {
       // A read (get): the engine asks the provider's read; every output is named so the SDK resolves it.
-      const outputs = { keyPairId: undefined, keyPairName: undefined, instanceIds: undefined, attachedInstanceIds: undefined, stopInstances: undefined, maxStoppedInstances: undefined, forceStop: undefined, stopTimeoutSeconds: undefined, takeOwnership: undefined };
+      const outputs = { keyPairId: undefined, keyPairName: undefined, instanceIds: undefined, attachedInstanceIds: undefined, stopInstances: undefined, maxStoppedInstances: undefined, forceStop: undefined, stopTimeoutSeconds: undefined, takeOwnership: undefined, maxStoppedPerRegion: undefined };
       super(require("../provider/dynamic"), name, { ...outputs, __attachmentName: name }, opts, "ens", "KeyPairAttachment");
       return;
     }

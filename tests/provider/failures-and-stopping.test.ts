@@ -165,14 +165,14 @@ describe("stop first", () => {
 });
 
 describe("a fault mid-way loses nothing", () => {
-  it("when a later wave fails as a whole, the state keeps what earlier waves bound and nothing stays stopped", async () => {
-    // 30 stopped instances fill one batch that needs no stop; the 10 running ones need a wave of their own.
+  it("when the stop-first part fails as a whole, the state keeps what the full batches bound and nothing stays stopped", async () => {
+    // 30 stopped instances fill one batch that needs no stop; the 10 running ones go through the rolling window.
     const stopped = instanceIds(371, 30);
     const runningOnes = instanceIds(341, 10);
     for (const id of stopped) env.emu.world.setInstanceStatus(id, "Stopped");
     for (const id of runningOnes) env.emu.world.setInstanceStatus(id, "Running");
     const inputs = await checked(env, { keyPairId: key.keyPairId, instanceIds: [...stopped, ...runningOnes], stopInstances: true });
-    // Marking before the stop fails every time: the wave that needs stopping cannot start.
+    // Marking before the stop fails every time: the window cannot stop anything.
     env.emu.setFaults({ errorRate: 1, actions: ["TagResources"] });
     const err = await env.provider.create(inputs).then(() => undefined, (e) => e);
     env.emu.setFaults({});

@@ -37,8 +37,8 @@ async function crashMidStopFirstUpdate(how: "whole tree" | "process group"): Pro
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
-  // Mid-way: a wave has attached, and instances are stopped by the provider right now.
-  await waitUntil(() => cursor.batches("AttachKeyPair").length >= 1 && t.emu.stats().stoppedNow > 0, 120_000, "a stop-first wave in progress");
+  // Mid-way: a first batch has attached, and instances are stopped by the provider right now.
+  await waitUntil(() => cursor.batches("AttachKeyPair").length >= 1 && t.emu.stats().stoppedNow > 0, 120_000, "a stop-first window in progress");
   const tree = processTree(child.pid!);
   if (how === "whole tree") killAll(tree);
   else process.kill(-child.pid!, "SIGKILL");

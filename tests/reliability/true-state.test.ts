@@ -38,14 +38,14 @@ it("an update whose attach fails for an instance that drifted off the key pair d
   expect(o.error.properties.attachedInstanceIds).toEqual(boundTo(env.emu, KEY));
 });
 
-it("an instance released in the middle of a multi-wave stop-first create: the error still records what was attached, names the instance, and nothing stays stopped", async () => {
+it("an instance released in the middle of a rolling stop-first create: the error still records what was attached, names the instance, and nothing stays stopped", async () => {
   const A = ids(101, 90);
   for (const i of A) env.emu.world.setInstanceStatus(i, "Running");
   env.emu.setFaults({ latencyMs: 10 });
   const inputs = await checked(env, { keyPairId, instanceIds: A, stopInstances: true, maxStoppedInstances: 30 });
   env.cursor.mark();
   const pending = observe(env, () => env.provider.create(inputs));
-  // Wave 1 of 3 has attached: the instance of wave 3 is released (as ENS does when a subscription ends).
+  // A first batch has attached: the last instance of the window is released (as ENS does when a subscription ends).
   await waitUntil(() => env.cursor.batches("AttachKeyPair").length >= 1, 60_000, "the first AttachKeyPair", 1);
   const released = A[A.length - 1];
   env.emu.world.removeInstance(released);

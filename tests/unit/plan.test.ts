@@ -1,4 +1,4 @@
-import { LiveInstance, planBatches, planBinding, PlanInput } from "../../provider/plan";
+import { interleave, LiveInstance, planBatches, planBinding, PlanInput } from "../../provider/plan";
 
 const ids = (n: number, prefix = "i-p") => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(5, "0")}`);
 const live = (list: string[], status = "Stopped", keyPairName?: string) => new Map<string, LiveInstance>(list.map((id) => [id, { status, keyPairName }]));
@@ -21,8 +21,9 @@ describe("planBinding: batching", () => {
     expect(batches.every((b) => b.action === "AttachKeyPair" && b.instanceIds.length <= 30)).toBe(true);
     expect(batches.slice(0, -1).every((b) => b.instanceIds.length === 30)).toBe(true);
     expect(batches.flatMap((b) => b.instanceIds).sort()).toEqual([...desired].sort());
-    expect(plan.waves).toHaveLength(1);
-    expect(plan.waves[0].stop).toEqual([]);
+    // Nothing to stop: these are exactly the calls made, all at once.
+    expect(plan.batches).toEqual(batches);
+    expect(plan.rolling.instances).toEqual([]);
   });
 
   it("on update detaches the removed and attaches the added, and leaves the rest alone", () => {
@@ -81,36 +82,73 @@ describe("planBinding: stopping", () => {
     [300, 300],
     [300, 45],
     [95, 1000],
-  ])("with %i running and maxStoppedInstances %i: every wave within the bound, ceil(n/30) calls, each running instance stopped once", (n, max) => {
+  ])("with %i running and maxStoppedInstances %i: every running instance rolls once, the bound is carried, ceil(n/30) calls at the fewest", (n, max) => {
     const desired = ids(n);
     const plan = planBinding(base({ desired, live: live(desired, "Running"), stopInstances: true, maxStoppedInstances: max }));
     expect(plan.blockedRunning).toEqual([]);
-    expect(plan.waves.every((w) => w.stop.length <= max)).toBe(true);
-    expect(plan.waves.flatMap((w) => w.stop).sort()).toEqual([...desired].sort());
+    expect(plan.batches).toEqual([]);
+    expect(plan.rolling.instances.map((i) => i.instanceId).sort()).toEqual([...desired].sort());
+    expect(plan.rolling.instances.every((i) => i.action === "AttachKeyPair")).toBe(true);
+    expect(plan.rolling).toMatchObject({ maxStopped: max, maxStoppedPerRegion: undefined });
     expect(planBatches(plan)).toHaveLength(Math.ceil(n / 30));
-    for (const w of plan.waves) {
-      // A wave only binds instances that are stopped by then.
-      const stopped = new Set(w.stop);
-      expect(w.batches.flatMap((b) => b.instanceIds).every((id) => stopped.has(id))).toBe(true);
-    }
   });
 
-  it("splits batches when maxStoppedInstances is below 30", () => {
-    const desired = ids(50);
-    const plan = planBinding(base({ desired, live: live(desired, "Running"), stopInstances: true, maxStoppedInstances: 10 }));
-    expect(plan.waves).toHaveLength(5);
-    expect(plan.waves.every((w) => w.stop.length === 10)).toBe(true);
-    expect(planBatches(plan)).toHaveLength(5);
-  });
-
-  it("puts stopped instances in batches that need no stop, ahead of the waves that do", () => {
+  it("sends the instances that need no stop at once, in full batches, and rolls only the running ones", () => {
     const stopped = ids(40, "i-s");
     const running = ids(20, "i-r");
     const m = new Map([...live(stopped), ...live(running, "Running")]);
     const plan = planBinding(base({ desired: [...running, ...stopped], live: m, stopInstances: true, maxStoppedInstances: 30 }));
-    expect(plan.waves[0].stop).toEqual([]);
-    expect(plan.waves[0].batches.flatMap((b) => b.instanceIds)).toEqual(stopped.slice(0, 30));
-    expect(plan.waves.flatMap((w) => w.stop).sort()).toEqual([...running].sort());
-    expect(planBatches(plan)).toHaveLength(2);
+    expect(plan.batches.map((b) => b.instanceIds)).toEqual([stopped.slice(0, 30), stopped.slice(30)]);
+    expect(plan.rolling.instances.map((i) => i.instanceId)).toEqual(running);
+    // At the fewest, the stopped ones share a call with the first running ones.
+    expect(planBatches(plan).map((b) => b.instanceIds.length)).toEqual([30, 30]);
+  });
+
+  it("rolls detaches and attaches of running instances, each with its action", () => {
+    const before = ids(4, "i-old");
+    const after = ids(3, "i-new");
+    const m = new Map([...live(before, "Running", "kp"), ...live(after, "Running")]);
+    const plan = planBinding(base({ desired: after, attached: before, live: m, stopInstances: true }));
+    expect(plan.rolling.instances.filter((i) => i.action === "DetachKeyPair").map((i) => i.instanceId)).toEqual(before);
+    expect(plan.rolling.instances.filter((i) => i.action === "AttachKeyPair").map((i) => i.instanceId)).toEqual(after);
+    expect(planBatches(plan)).toEqual([
+      { action: "DetachKeyPair", instanceIds: before },
+      { action: "AttachKeyPair", instanceIds: after },
+    ]);
+  });
+});
+
+describe("planBinding: regions", () => {
+  // 300 instances in 10 regions, grouped by region in ID order (as one city's IDs often come together).
+  const desired = ids(300);
+  const regionOf = (id: string) => `cn-city${Math.floor(Number(id.slice(3)) / 30)}-telecom`;
+  const m = new Map<string, LiveInstance>(desired.map((id) => [id, { status: "Running", region: regionOf(id) }]));
+
+  it("interleaves regions: any 10 consecutive instances of the window's order come from 10 different regions", () => {
+    const plan = planBinding(base({ desired, live: m, stopInstances: true, maxStoppedInstances: 30, maxStoppedPerRegion: 3 }));
+    const order = plan.rolling.instances;
+    expect(order).toHaveLength(300);
+    for (let i = 0; i + 10 <= order.length; i += 10) expect(new Set(order.slice(i, i + 10).map((x) => x.region)).size).toBe(10);
+    // Within a region the order is kept.
+    const first = order.filter((x) => x.region === "cn-city0-telecom").map((x) => x.instanceId);
+    expect(first).toEqual(desired.slice(0, 30));
+  });
+
+  it("says the bounds and how many instances each region holds", () => {
+    const plan = planBinding(base({ desired: desired.slice(0, 45), live: m, stopInstances: true, maxStoppedInstances: 20, maxStoppedPerRegion: 3 }));
+    expect(plan.rolling.maxStopped).toBe(20);
+    expect(plan.rolling.maxStoppedPerRegion).toBe(3);
+    expect(plan.rolling.regions).toEqual([
+      { region: "cn-city0-telecom", count: 30 },
+      { region: "cn-city1-telecom", count: 15 },
+    ]);
+  });
+
+  it("uneven regions: the small ones run out and the rest keep their turn", () => {
+    const items = [
+      ...["a1", "a2", "a3", "a4"].map((id) => ({ instanceId: id, action: "AttachKeyPair" as const, region: "A" })),
+      { instanceId: "b1", action: "AttachKeyPair" as const, region: "B" },
+    ];
+    expect(interleave(items).map((i) => i.instanceId)).toEqual(["a1", "b1", "a2", "a3", "a4"]);
   });
 });

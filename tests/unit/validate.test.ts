@@ -6,7 +6,7 @@ const reasons = (news: Record<string, unknown>) => checkInputs(news).failures;
 
 describe("unknown input fields", () => {
   it("lists the known inputs in one exported constant", () => {
-    expect([...INPUT_FIELDS].sort()).toEqual(["forceStop", "instanceIds", "keyPairId", "keyPairName", "maxStoppedInstances", "stopInstances", "stopTimeoutSeconds", "takeOwnership"]);
+    expect([...INPUT_FIELDS].sort()).toEqual(["forceStop", "instanceIds", "keyPairId", "keyPairName", "maxStoppedInstances", "maxStoppedPerRegion", "stopInstances", "stopTimeoutSeconds", "takeOwnership"]);
   });
 
   it("accepts every known input, __provider and any __ field", () => {
@@ -32,6 +32,8 @@ describe("unknown input fields", () => {
     ["forcestop", "forceStop"],
     ["stopTimeout", "stopTimeoutSeconds"],
     ["stopTimeoutSecond", "stopTimeoutSeconds"],
+    ["maxStoppedPerRegions", "maxStoppedPerRegion"],
+    ["maxPerRegion", "maxStoppedPerRegion"],
   ])("%s is refused: did you mean %s?", (typo, known) => {
     const failures = reasons({ ...valid, [typo]: true });
     expect(failures).toHaveLength(1);
@@ -47,7 +49,7 @@ describe("unknown input fields", () => {
   it("with no near name, lists the inputs there are", () => {
     const [f] = reasons({ ...valid, region: "cn-hangzhou" });
     expect(f.property).toBe("region");
-    expect(f.reason).toBe('unknown input "region": KeyPairAttachment takes keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, takeOwnership');
+    expect(f.reason).toBe('unknown input "region": KeyPairAttachment takes keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, takeOwnership, maxStoppedPerRegion');
   });
 
   it("an output given as an input says so", () => {
@@ -59,6 +61,22 @@ describe("unknown input fields", () => {
   it("reports every unknown field, alongside the other failures", () => {
     const failures = reasons({ ...valid, stopInstance: true, forcestop: true, maxStoppedInstances: 0 });
     expect(failures.map((f) => f.property).sort()).toEqual(["forcestop", "maxStoppedInstances", "stopInstance"]);
+  });
+});
+
+describe("maxStoppedPerRegion", () => {
+  it("is optional with no stored default, so states written before it existed do not differ", () => {
+    const res = checkInputs({ ...valid, stopInstances: true });
+    expect(res.failures).toEqual([]);
+    expect(res.inputs).not.toHaveProperty("maxStoppedPerRegion");
+    expect(checkInputs({ ...valid, maxStoppedPerRegion: null }).inputs).not.toHaveProperty("maxStoppedPerRegion");
+    expect(checkInputs({ ...valid, maxStoppedPerRegion: 3 }).inputs.maxStoppedPerRegion).toBe(3);
+  });
+
+  it.each([0, -1, 2.5, "3", NaN])("%s is refused with the range", (v) => {
+    expect(reasons({ ...valid, maxStoppedPerRegion: v })).toEqual([
+      { property: "maxStoppedPerRegion", reason: expect.stringMatching(/^maxStoppedPerRegion \(how many instances of one region may be stopped at once\) must be a whole number from 1 to 10000, got /) },
+    ]);
   });
 });
 

@@ -1,0 +1,130 @@
+/** Stop-first as a rolling window, against the emulator: bounds (global and per region), marks, the engine going away. */
+import { EnsClient, EnsError } from "../../provider/ens";
+import { executePlan, ExecuteOptions } from "../../provider/execute";
+import { STOP_MARK } from "../../provider/instances";
+import { LiveInstance, planBinding } from "../../provider/plan";
+import { checked, instanceIds, keyOf, providerOnEmulator, ProviderEnv } from "../helpers/provider-env";
+
+let env: ProviderEnv;
+let key: { keyPairId: string; keyPairName: string };
+let client: EnsClient;
+
+beforeAll(async () => {
+  // 120 Running instances in 6 regions, 20 each, grouped by region in ID order; stops and starts take 30-150 ms.
+  env = await providerOnEmulator({ instances: 120, regions: 6, initialStatus: "Running", stopDelayMs: "30-150", startDelayMs: "30-150", randomSeed: "rolling", seed: { keyPairs: [{ keyPairName: "roll-key" }] } });
+  key = keyOf(env.emu, "roll-key");
+  client = new EnsClient({ endpoint: env.emu.url, credentials: { accessKeyId: env.emu.accessKeyId, accessKeySecret: env.emu.accessKeySecret } });
+});
+afterAll(() => env.close());
+beforeEach(() => {
+  env.clearJournal();
+  env.logs.length = 0;
+});
+
+const state = (ids: string[]) => env.emu.state().instances.filter((i) => ids.includes(i.instanceId));
+const listed = (params: Record<string, string>) =>
+  params.InstanceIds?.startsWith("[") ? (JSON.parse(params.InstanceIds) as string[]) : (params.InstanceIds?.split(",") ?? Object.entries(params).filter(([k]) => k.startsWith("ResourceId.")).map(([, v]) => v));
+const opts = (more: Partial<ExecuteOptions> = {}): ExecuteOptions => ({ resourceId: "ssh-x:att-test", forceStop: false, stopTimeoutMs: 10_000, pollIntervalMs: 20, log: () => {}, ...more });
+/** A plan for `ids`, all Running, as converge builds it (regions from what ENS says). */
+const planFor = (ids: string[], maxStoppedInstances: number, maxStoppedPerRegion?: number) => {
+  const regions = new Map(env.emu.state().instances.map((i) => [i.instanceId, i.ensRegionId]));
+  const live = new Map<string, LiveInstance>(ids.map((id) => [id, { status: "Running", region: regions.get(id) }]));
+  return planBinding({ desired: ids, attached: [], live, keyPairName: key.keyPairName, stopInstances: true, maxStoppedInstances, maxStoppedPerRegion });
+};
+
+it("create: never more than maxStoppedInstances down, nor maxStoppedPerRegion of one region; all bound and running again, no mark left", async () => {
+  const ids = instanceIds(1, 60); // regions 1-3, 20 each
+  const inputs = await checked(env, { keyPairId: key.keyPairId, instanceIds: ids, stopInstances: true, maxStoppedInstances: 6, maxStoppedPerRegion: 2 });
+  // Preview (check of a create) says how the work will roll.
+  expect(env.logs.join("\n")).toMatch(/stop 60 Running instance\(s\) first, rolling: at most 6 stopped at once and 2 per region, 3 region\(s\): cn-hangzhou-telecom 20, cn-beijing-unicom 20, cn-shanghai-mobile 20/);
+  env.clearJournal();
+  const { id, outs } = await env.provider.create(inputs);
+  expect(outs.attachedInstanceIds).toHaveLength(60);
+  expect((outs as any).maxStoppedPerRegion).toBe(2);
+  const stats = env.emu.stats();
+  expect(stats.peakStopped).toBe(6);
+  expect(Object.values(stats.peakStoppedByRegion)).toEqual([2, 2, 2]);
+  expect(stats.downtime.count).toBe(60);
+  expect(state(ids).every((i) => i.status === "Running" && i.keyPairName === "roll-key" && !(STOP_MARK in i.tags))).toBe(true);
+  // The closing line counts the instances stopped and started again, beside the bindings.
+  expect(env.logs.join("\n")).toMatch(/done in [\d.]+ s with \d+ ENS call\(s\): attached 60, detached 0, adopted 0, stopped and started again 60/);
+  // Calls of at most 30, each instance bound once; polls of at most 100 IDs.
+  const attach = env.calls("AttachKeyPair").map((c) => listed(c.params));
+  expect(attach.every((a) => a.length >= 1 && a.length <= 30)).toBe(true);
+  expect(attach.flat().sort()).toEqual([...ids].sort());
+  expect(env.calls("DescribeInstances").every((c) => listed(c.params).length <= 100)).toBe(true);
+  // Each instance is marked before it is stopped.
+  const journal = env.emu.journal();
+  for (const i of ids) {
+    const marked = journal.findIndex((j) => j.action === "TagResources" && j.params["Tag.1.Key"] === STOP_MARK && listed(j.params).includes(i));
+    const stopped = journal.findIndex((j) => j.action === "StopInstances" && listed(j.params).includes(i));
+    expect(marked).toBeGreaterThanOrEqual(0);
+    expect(marked).toBeLessThan(stopped);
+  }
+  await env.provider.delete(id, outs);
+  expect(env.emu.stats().peakStoppedByRegion).toEqual(expect.objectContaining({ "cn-hangzhou-telecom": 2 }));
+});
+
+it("once the engine is gone no new instance is stopped; what is in flight is bound and started again, the rest is not attempted", async () => {
+  const ids = instanceIds(61, 20);
+  let asks = 0;
+  // The first two questions (before the work, before the first stops) find the engine; then it is gone.
+  const result = await executePlan(client, { ref: { keyPairId: key.keyPairId }, name: key.keyPairName }, planFor(ids, 5), opts({ stillWanted: async () => ++asks <= 2 }));
+  const stopped = env.calls("StopInstances").flatMap((c) => listed(c.params));
+  expect(stopped).toHaveLength(5);
+  expect([...result.succeeded].sort()).toEqual([...stopped].sort());
+  expect(result.failures).toHaveLength(15);
+  expect(result.failures.every((f) => f.code === "NotAttempted" && /the Pulumi engine is gone/.test(f.message))).toBe(true);
+  expect(result.leftStopped).toEqual([]);
+  expect(state(ids).every((i) => i.status === "Running" && !(STOP_MARK in i.tags))).toBe(true);
+  for (const i of stopped) env.emu.world.setInstanceKey(i, undefined);
+});
+
+it("an instance stuck in Stopping is reported and held in its slot; the others go on through the window", async () => {
+  const ids = instanceIds(81, 6);
+  env.emu.world.setInstanceStatus(ids[0], "Stopping"); // out of band: it never gets to Stopped
+  const result = await executePlan(client, { ref: { keyPairId: key.keyPairId }, name: key.keyPairName }, planFor(ids, 2), opts({ stopTimeoutMs: 600 }));
+  expect([...result.succeeded].sort()).toEqual(ids.slice(1));
+  expect(result.failures).toEqual([{ instanceId: ids[0], action: "StopInstances", code: "WaitTimeout", message: expect.stringMatching(/^still Stopping after 1s waiting for Stopped/) }]);
+  expect(result.leftStopped.map((f) => f.instanceId)).toEqual([ids[0]]);
+  // Held, it counted against the bound of 2: the others went one at a time.
+  expect(env.emu.stats().peakStopped).toBe(1);
+  expect(state(ids.slice(1)).every((i) => i.status === "Running" && !(STOP_MARK in i.tags))).toBe(true);
+  // Its mark stays, so that the next run starts it again.
+  expect(STOP_MARK in state([ids[0]])[0].tags).toBe(true);
+  env.emu.world.setInstanceStatus(ids[0], "Running");
+  await client.untagResources([ids[0]], [STOP_MARK]);
+  for (const i of ids) env.emu.world.setInstanceKey(i, undefined);
+});
+
+it("an instance released before its turn fails alone (not found); the others are marked again and bound", async () => {
+  const ids = instanceIds(90, 10);
+  const plan = planFor(ids, 3);
+  env.emu.world.removeInstance(ids[0]); // the whole TagResources call of its group fails
+  const result = await executePlan(client, { ref: { keyPairId: key.keyPairId }, name: key.keyPairName }, plan, opts());
+  expect(result.failures).toEqual([{ instanceId: ids[0], action: "StopInstances", code: "InvalidInstanceId.NotFound", message: "the instance no longer exists" }]);
+  expect([...result.succeeded].sort()).toEqual(ids.slice(1));
+  expect(result.leftStopped).toEqual([]);
+  expect(state(ids).every((i) => i.status === "Running" && !(STOP_MARK in i.tags))).toBe(true);
+});
+
+it("a polling round that fails for good: nothing new is stopped, what was stopped is started again in the finally", async () => {
+  const ids = instanceIds(101, 10);
+  const flaky = new EnsClient({ endpoint: env.emu.url, credentials: { accessKeyId: env.emu.accessKeyId, accessKeySecret: env.emu.accessKeySecret } });
+  const read = flaky.describeInstancesById.bind(flaky);
+  let reads = 0;
+  // The first read is the first polling round (the stops before it need none); every later read works.
+  flaky.describeInstancesById = async (list) => {
+    if (++reads === 1) throw new EnsError("InternalError.Gone", "DescribeInstances: InternalError.Gone: the read failed", "DescribeInstances");
+    return read(list);
+  };
+  const result = await executePlan(flaky, { ref: { keyPairId: key.keyPairId }, name: key.keyPairName }, planFor(ids, 5), opts());
+  const stopped = env.calls("StopInstances").flatMap((c) => listed(c.params));
+  expect(stopped).toHaveLength(5);
+  expect(result.succeeded.size).toBe(0);
+  expect(result.failures.filter((f) => f.code === "InternalError.Gone").map((f) => f.instanceId).sort()).toEqual([...stopped].sort());
+  expect(result.failures.filter((f) => f.code === "NotAttempted")).toHaveLength(5);
+  expect(result.leftStopped).toEqual([]);
+  expect(env.calls("AttachKeyPair")).toHaveLength(0);
+  expect(state(ids).every((i) => i.status === "Running" && !(STOP_MARK in i.tags) && !i.keyPairName)).toBe(true);
+});
