@@ -2,7 +2,7 @@
 import { EmulatorOptions, RunningEmulator, startEmulator } from "../emulator";
 import { checkInputs, getClient, readSettings, setLogger } from "../provider";
 
-export type Variant = "ours" | "per-instance" | "sequential-batches";
+export type Variant = "ours" | "per-instance" | "sequential-batches" | "fixed-budget";
 
 /** One measured row, as written by --json. Optional fields only where they apply. */
 export interface Row {
