@@ -182,6 +182,14 @@ export async function recoverInterrupted(client: EnsClient, resourceId: string, 
  * Running, and removes their crash marks. Returns those that did not get there.
  */
 export async function startAgain(client: EnsClient, ids: string[], opts: WaitOptions): Promise<InstanceFailure[]> {
+  return (await bringBack(client, ids, opts)).problems;
+}
+
+/**
+ * startAgain, saying also which instances came back (not Running when looked at, Running at the end) and which ENS
+ * did not know (neither started nor reported: there is nothing to start).
+ */
+export async function bringBack(client: EnsClient, ids: string[], opts: WaitOptions): Promise<{ problems: InstanceFailure[]; cameBack: string[]; unknown: string[] }> {
   const live = await client.describeInstancesById(ids);
   const stopping = ids.filter((id) => live.get(id)?.Status === "Stopping");
   if (stopping.length) await waitForStatus(client, stopping, "Stopped", opts);
@@ -192,5 +200,9 @@ export async function startAgain(client: EnsClient, ids: string[], opts: WaitOpt
   const late = await waitForStatus(client, ids.filter((id) => live.has(id) && !refusedIds.has(id)), "Running", opts);
   const failed = new Set([...refused, ...late].map((f) => f.instanceId));
   await clearStopMarks(client, ids.filter((id) => live.has(id) && !failed.has(id)));
-  return [...refused, ...late];
+  return {
+    problems: [...refused, ...late],
+    cameBack: ids.filter((id) => live.has(id) && live.get(id)!.Status !== "Running" && !failed.has(id)),
+    unknown: ids.filter((id) => !live.has(id)),
+  };
 }

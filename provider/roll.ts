@@ -1,7 +1,7 @@
 import { failAll, record, runBatch } from "./bind";
 import { EnsClient, EnsError } from "./ens";
 import type { ActionFailure, BindingKey, ExecuteOptions, ExecutionResult } from "./execute";
-import { changePower, InstanceFailure, markLifetimeMs, startAgain } from "./instances";
+import { bringBack, changePower, InstanceFailure, markLifetimeMs } from "./instances";
 import { markOrDrop, unmark } from "./marking";
 import { asEnsError } from "./observe";
 import { Batch, Rolling } from "./plan";
@@ -13,6 +13,11 @@ import { afterPoll, Bounds, isIdle, nextStep, Phase, POLLED, Step, WindowItem, w
  * again; whatever this run may have stopped and not seen Running again is started in the finally, even on errors.
  * Outcomes come from what ENS shows (changePower and runBatch confirm every failure by observation).
  */
+
+/** Phases that end by themselves (a poll, a call or a restart under way): while any is present, slots may free. */
+const IN_FLIGHT: ReadonlySet<Phase> = new Set<Phase>(["stopping", "stopped", "bound", "starting", "held"]);
+/** What afterPoll and marking say of an instance ENS no longer knows. */
+const GONE = "InvalidInstanceId.NotFound";
 
 /** At most one progress line this often. */
 const PROGRESS_EVERY_MS = 5000;
@@ -63,13 +68,18 @@ class Window {
         let asked = false;
         for (let step = nextStep(this.items, this.bounds, this.mayStopMore); !isIdle(step); step = nextStep(this.items, this.bounds, this.mayStopMore)) {
           if (step.stop.length && !asked && this.opts.stillWanted) {
-            asked = true; // once per round: the engine is either there or not
+            asked = true;
             if (!(await this.opts.stillWanted())) {
               this.halt("the Pulumi engine is gone");
               continue;
             }
           }
           await this.act(step);
+          asked = false; // an act can take long (throttling): ask again before the next stops
+        }
+        if (this.mayStopMore && this.stalled()) {
+          const per = this.bounds.maxStoppedPerRegion !== undefined ? ` / maxStoppedPerRegion ${this.bounds.maxStoppedPerRegion}` : "";
+          this.halt(`instance(s) this run stopped are not Running again and hold the stop slots (maxStoppedInstances ${this.bounds.maxStopped}${per})`);
         }
         await flush;
         this.progress(false);
@@ -101,8 +111,10 @@ class Window {
     const now = Date.now();
     const seen = afterPoll(polled, (id) => live.get(id)?.Status, (id) => now - (this.since.get(id) ?? now), this.opts.stopTimeoutMs);
     for (const t of seen) {
-      this.byId.get(t.instanceId)!.phase = t.to;
-      if (t.stopFailure) this.result.failures.push({ ...t.stopFailure, action: "StopInstances" });
+      const it = this.byId.get(t.instanceId)!;
+      it.phase = t.to;
+      if (t.stopFailure && t.stopFailure.code === GONE) this.goneBeforeBinding(it, t.stopFailure);
+      else if (t.stopFailure) this.result.failures.push({ ...t.stopFailure, action: "StopInstances" });
       if (t.notRunning) this.result.leftStopped.push({ ...t.notRunning, action: "StartInstances" });
       if (t.to === "done") {
         this.toUnmark.push(t.instanceId);
@@ -129,8 +141,10 @@ class Window {
       this.restart(marked);
       return;
     }
-    for (const f of refused) this.fail(this.byId.get(f.instanceId)!, "skipped", { ...f, action: "StopInstances" });
-    this.toUnmark.push(...refused.map((f) => f.instanceId)); // marked, never stopped
+    // A refusal may still have stopped it (an answer lost, ENS unreadable right after): looked at again and started
+    // if need be, its mark removed only once it runs; never dropped.
+    for (const f of refused) this.result.failures.push({ ...f, action: "StopInstances" });
+    this.restart(refused.map((f) => f.instanceId));
     const now = Date.now();
     for (const id of marked) if (this.byId.get(id)!.phase === "stopping") this.since.set(id, now);
   }
@@ -138,7 +152,7 @@ class Window {
   /** The crash marks: instances ENS no longer knows fail alone; if the others cannot be marked, nothing new is stopped. */
   private async mark(ids: string[]): Promise<string[]> {
     const { marked, gone, error } = await markOrDrop(this.client, ids, this.opts.resourceId, markLifetimeMs(this.opts.stopTimeoutMs));
-    for (const id of gone) this.fail(this.byId.get(id)!, "skipped", { instanceId: id, action: "StopInstances", code: "InvalidInstanceId.NotFound", message: "the instance no longer exists" });
+    for (const id of gone) this.goneBeforeBinding(this.byId.get(id)!, { instanceId: id, code: GONE, message: "the instance no longer exists" });
     if (!error) return marked;
     const rest = ids.filter((id) => !gone.includes(id));
     for (const f of failAll(rest, error)) this.fail(this.byId.get(f.instanceId)!, "skipped", { ...f, action: "StopInstances" });
@@ -174,6 +188,14 @@ class Window {
     }
   }
 
+  /**
+   * Instances wait to be stopped, nothing is in flight, and the scheduler stops none: instances this run could not
+   * bring back (lost) hold the slots, and nothing will free them.
+   */
+  private stalled(): boolean {
+    return this.items.some((i) => i.phase === "queued") && !this.items.some((i) => IN_FLIGHT.has(i.phase));
+  }
+
   /** Nothing in flight, and nothing more to stop (or no more stops allowed). */
   private finished(): boolean {
     return !this.items.some((i) => POLLED.has(i.phase) || i.phase === "stopped" || i.phase === "bound" || (this.mayStopMore && i.phase === "queued"));
@@ -207,18 +229,18 @@ class Window {
     for (const id of ids) this.byId.get(id)!.phase = "held";
     const waits = { timeoutMs: this.opts.stopTimeoutMs, pollIntervalMs: this.opts.pollIntervalMs, onProgress: this.opts.log };
     this.restarts.push(
-      startAgain(this.client, ids, waits)
-        .catch((e) => failAll(ids, asEnsError(e, "StartInstances")))
-        .then((problems) => {
+      bringBack(this.client, ids, waits)
+        .catch((e) => ({ problems: failAll(ids, asEnsError(e, "StartInstances")), cameBack: [] as string[], unknown: [] as string[] }))
+        .then(({ problems, cameBack, unknown }) => {
           const failed = new Map(problems.map((f) => [f.instanceId, f]));
           for (const id of ids) {
             const f = failed.get(id);
             if (f) this.leftStopped(this.byId.get(id)!, "lost", f);
-            else {
-              this.byId.get(id)!.phase = "done";
-              this.result.restarted++;
-            }
+            else this.byId.get(id)!.phase = "done";
           }
+          this.result.restarted += cameBack.length;
+          // Released meanwhile: a detach is done (nothing carries the key), whatever its stop said.
+          for (const id of unknown) if (this.byId.get(id)!.action === "DetachKeyPair") this.detachedByRelease(id);
         }),
     );
   }
@@ -227,6 +249,18 @@ class Window {
     const ids = this.toUnmark;
     this.toUnmark = [];
     await unmark(this.client, ids, this.opts.log);
+  }
+
+  /** ENS no longer knows the instance before it was bound: a detach is done, an attach fails naming it. */
+  private goneBeforeBinding(it: WindowItem, f: InstanceFailure): void {
+    it.phase = "skipped";
+    if (it.action === "DetachKeyPair") this.result.succeeded.add(it.instanceId);
+    else this.result.failures.push({ ...f, action: "StopInstances" });
+  }
+
+  private detachedByRelease(id: string): void {
+    this.result.failures = this.result.failures.filter((f) => !(f.instanceId === id && f.action === "StopInstances"));
+    this.result.succeeded.add(id);
   }
 
   private halt(why: string): void {

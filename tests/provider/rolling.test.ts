@@ -128,3 +128,75 @@ it("a polling round that fails for good: nothing new is stopped, what was stoppe
   expect(env.calls("AttachKeyPair")).toHaveLength(0);
   expect(state(ids).every((i) => i.status === "Running" && !(STOP_MARK in i.tags) && !i.keyPairName)).toBe(true);
 });
+
+/** executePlan, or a failure after `ms`: a run that never ends fails the test instead of hanging it. */
+const within = <T>(ms: number, p: Promise<T>) =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running after ${ms} ms`)), ms).unref())]);
+const wire = () => new EnsClient({ endpoint: env.emu.url, credentials: { accessKeyId: env.emu.accessKeyId, accessKeySecret: env.emu.accessKeySecret } });
+
+it("an instance that does not start again holds its slot; once lost ones hold every slot, the run ends and says why", async () => {
+  const ids = instanceIds(111, 4);
+  const bad = ids[0];
+  const flaky = wire();
+  const refuse = (id: string) => new EnsError("IncorrectInstanceStatus", `StartInstances: IncorrectInstanceStatus: ${id} cannot be started`, "StartInstances");
+  const startMany = flaky.startInstances.bind(flaky);
+  const startOne = flaky.startInstance.bind(flaky);
+  flaky.startInstances = async (list) => {
+    if (list.includes(bad)) throw refuse(bad);
+    return startMany(list);
+  };
+  flaky.startInstance = async (id) => {
+    if (id === bad) throw refuse(id);
+    return startOne(id);
+  };
+  const result = await within(20_000, executePlan(flaky, { ref: { keyPairId: key.keyPairId }, name: key.keyPairName }, planFor(ids, 1), opts()));
+  expect(result.succeeded).toEqual(new Set([bad]));
+  expect(result.leftStopped.map((f) => [f.instanceId, f.code])).toEqual([[bad, "IncorrectInstanceStatus"]]);
+  expect(result.failures.map((f) => f.instanceId).sort()).toEqual(ids.slice(1));
+  expect(result.failures.every((f) => f.code === "NotAttempted" && /not Running again/.test(f.message))).toBe(true);
+  expect(state(ids.slice(1)).every((i) => i.status === "Running" && !(STOP_MARK in i.tags) && !i.keyPairName)).toBe(true);
+  // Its mark stays, so that the next run starts it again.
+  expect(STOP_MARK in state([bad])[0].tags).toBe(true);
+  await client.startInstances([bad]);
+  await client.untagResources([bad], [STOP_MARK]);
+  env.emu.world.setInstanceStatus(bad, "Running");
+  env.emu.world.setInstanceKey(bad, undefined);
+});
+
+it("a stop whose outcome is unknown (answer lost, ENS unreadable right after) is looked at again and started, not dropped", async () => {
+  const ids = instanceIds(115, 3);
+  const flaky = wire();
+  const stop = flaky.stopInstances.bind(flaky);
+  const read = flaky.describeInstancesById.bind(flaky);
+  let failNextRead = false;
+  flaky.stopInstances = async (list) => {
+    await stop(list); // ENS applied it; the answer is lost
+    failNextRead = true;
+    throw new EnsError("ServiceUnavailable", "StopInstances: ServiceUnavailable: the answer was lost", "StopInstances", 503, undefined, true);
+  };
+  flaky.describeInstancesById = async (list) => {
+    if (failNextRead) {
+      failNextRead = false;
+      throw new EnsError("ServiceUnavailable", "DescribeInstances: ServiceUnavailable: unreadable", "DescribeInstances", 503, undefined, true);
+    }
+    return read(list);
+  };
+  const result = await within(20_000, executePlan(flaky, { ref: { keyPairId: key.keyPairId }, name: key.keyPairName }, planFor(ids, 3), opts()));
+  // Not bound (the stop could not be confirmed), reported per instance, and every one Running again, unmarked.
+  expect(result.failures.map((f) => [f.instanceId, f.action]).sort()).toEqual(ids.map((i) => [i, "StopInstances"]));
+  expect(result.leftStopped).toEqual([]);
+  expect(result.restarted).toBe(3);
+  expect(state(ids).every((i) => i.status === "Running" && !(STOP_MARK in i.tags) && !i.keyPairName)).toBe(true);
+});
+
+it("a detach whose instance was released before its turn counts as done, not as a failure", async () => {
+  const ids = instanceIds(118, 3);
+  for (const i of ids) env.emu.world.setInstanceKey(i, key.keyPairName);
+  const live = new Map<string, LiveInstance>(ids.map((id) => [id, { status: "Running", keyPairName: key.keyPairName, region: "cn-hangzhou-telecom" }]));
+  const plan = planBinding({ desired: [], attached: ids, live, keyPairName: key.keyPairName, stopInstances: true, maxStoppedInstances: 1 });
+  env.emu.world.removeInstance(ids[2]);
+  const result = await executePlan(client, { ref: { keyPairId: key.keyPairId }, name: key.keyPairName }, plan, opts());
+  expect(result.failures).toEqual([]);
+  expect(result.succeeded).toEqual(new Set(ids));
+  expect(state(ids.slice(0, 2)).every((i) => i.status === "Running" && !i.keyPairName && !(STOP_MARK in i.tags))).toBe(true);
+});
