@@ -5,27 +5,12 @@
  * stack shape of 50 no-op dynamic resources.
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { installPackedPackage, runNodeIn, serializedProviderIn } from "../tests/helpers/installed-package";
-import { PulumiStack } from "../tests/helpers/pulumi-cli";
-import { BenchOptions, benchEnv, BenchEnv, callBound, ids, Row, servedCalls, sum } from "./lib";
+import { BenchOptions, benchEnv, callBound, ids, Row, servedCalls, sum } from "./lib";
+import { benchStack, envOf, StackMode } from "./stack";
 
 const PER_RESOURCE = 20;
-
-const PROGRAM = `
-const pulumi = require("@pulumi/pulumi");
-const cfg = new pulumi.Config();
-const count = cfg.requireNumber("count");
-const ids = (r) => Array.from({ length: ${PER_RESOURCE} }, (_, i) => "i-emu" + String(r * ${PER_RESOURCE} + i + 1).padStart(8, "0"));
-if (cfg.require("mode") === "noop") {
-  const noop = { async create(inputs) { return { id: "noop", outs: inputs }; } };
-  for (let r = 0; r < count; r++) new pulumi.dynamic.Resource(noop, "r" + r, { instanceIds: ids(r) });
-} else {
-  const { KeyPairAttachment } = require("pulumi-ens-keypair");
-  for (let r = 0; r < count; r++) new KeyPairAttachment("a" + r, { keyPairId: cfg.require("keyPairId"), instanceIds: ids(r) });
-}
-`;
 
 export async function footprint(o: BenchOptions): Promise<Row[]> {
   const resources = o.quick ? 10 : 50;
@@ -44,17 +29,9 @@ export async function footprint(o: BenchOptions): Promise<Row[]> {
     for (let i = 0; i < 3; i++) colds.push(JSON.parse(await app(coldStartScript(env.keyPairId))));
     const cold = colds.sort((a, b) => a.coldMs - b.coldMs)[1]; // median of 3 fresh processes
 
-    const up = async (mode: string) => {
+    const up = async (mode: StackMode) => {
       o.log(`footprint: pulumi up of ${resources} ${mode} resources`);
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ens-kp-bench-prog-"));
-      fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: ens-keypair-bench\nruntime: nodejs\n");
-      fs.writeFileSync(path.join(dir, "index.js"), PROGRAM);
-      fs.copyFileSync(path.join(appDir, "package.json"), path.join(dir, "package.json"));
-      fs.symlinkSync(path.join(appDir, "node_modules"), path.join(dir, "node_modules"));
-      const stack = new PulumiStack(dir, envOf(env));
-      temp.push(dir, stack.home, stack.backend);
-      await stack.init("bench");
-      await stack.config({ mode, count: resources, keyPairId: env.keyPairId });
+      const stack = await benchStack(appDir, env, temp, { mode, count: resources, per: PER_RESOURCE });
       const t0 = performance.now();
       await stack.run(["up", "--yes", "--skip-preview"]);
       const wallMs = Math.round(performance.now() - t0);
@@ -102,15 +79,6 @@ export async function footprint(o: BenchOptions): Promise<Row[]> {
     await env.close();
     for (const d of temp) fs.rmSync(d, { recursive: true, force: true });
   }
-}
-
-function envOf(env: BenchEnv): Record<string, string> {
-  return {
-    ENS_ENDPOINT: env.emu.url,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: env.emu.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: env.emu.accessKeySecret,
-    ENS_POLL_INTERVAL_MS: "50",
-  };
 }
 
 

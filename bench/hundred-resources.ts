@@ -4,27 +4,10 @@
  * stack shape of no-op dynamic resources: what the engine itself costs per resource, apart from the provider's calls.
  */
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { installPackedPackage } from "../tests/helpers/installed-package";
-import { PulumiStack } from "../tests/helpers/pulumi-cli";
-import { BenchOptions, benchEnv, BenchEnv, callBound, Row, servedCalls, sum } from "./lib";
+import { BenchOptions, benchEnv, callBound, Row, servedCalls, sum } from "./lib";
 import { QUOTA } from "./scale";
-
-const PROGRAM = `
-const pulumi = require("@pulumi/pulumi");
-const cfg = new pulumi.Config();
-const count = cfg.requireNumber("count");
-const per = cfg.requireNumber("per");
-const ids = (r) => Array.from({ length: per }, (_, i) => "i-emu" + String(r * per + i + 1).padStart(8, "0"));
-if (cfg.require("mode") === "noop") {
-  const noop = { async create(inputs) { return { id: "noop", outs: inputs }; } };
-  for (let r = 0; r < count; r++) new pulumi.dynamic.Resource(noop, "r" + r, { instanceIds: ids(r) });
-} else {
-  const { KeyPairAttachment } = require("pulumi-ens-keypair");
-  for (let r = 0; r < count; r++) new KeyPairAttachment("a" + r, { keyPairId: cfg.require("keyPairId"), instanceIds: ids(r) });
-}
-`;
+import { benchStack, StackMode } from "./stack";
 
 export async function hundredResources(o: BenchOptions): Promise<Row[]> {
   const resources = o.quick ? 20 : 100;
@@ -36,17 +19,9 @@ export async function hundredResources(o: BenchOptions): Promise<Row[]> {
     o.log("hundred resources: npm pack + install into a fresh folder");
     const { appDir } = installPackedPackage();
     temp.push(appDir);
-    const up = async (mode: string) => {
+    const up = async (mode: StackMode) => {
       o.log(`hundred resources: pulumi up of ${resources} ${mode} resources`);
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ens-kp-bench-prog-"));
-      fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: ens-keypair-bench\nruntime: nodejs\n");
-      fs.writeFileSync(path.join(dir, "index.js"), PROGRAM);
-      fs.copyFileSync(path.join(appDir, "package.json"), path.join(dir, "package.json"));
-      fs.symlinkSync(path.join(appDir, "node_modules"), path.join(dir, "node_modules"));
-      const stack = new PulumiStack(dir, envOf(env));
-      temp.push(dir, stack.home, stack.backend);
-      await stack.init("bench");
-      await stack.config({ mode, count: resources, per, keyPairId: env.keyPairId });
+      const stack = await benchStack(appDir, env, temp, { mode, count: resources, per });
       env.emu.reset();
       const t0 = performance.now();
       await stack.run(["up", "--yes", "--skip-preview"]);
@@ -87,12 +62,4 @@ export async function hundredResources(o: BenchOptions): Promise<Row[]> {
     await env.close();
     for (const d of temp) fs.rmSync(d, { recursive: true, force: true });
   }
-}
-
-function envOf(env: BenchEnv): Record<string, string> {
-  return {
-    ENS_ENDPOINT: env.emu.url,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: env.emu.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: env.emu.accessKeySecret,
-  };
 }
