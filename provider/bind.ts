@@ -1,10 +1,10 @@
 import { EnsClient, EnsError } from "./ens";
 import type { BindingKey, ExecutionResult } from "./execute";
-import { asEnsError, carries, carriesNot, confirmFailures, InstanceFailure, look, reasonOf } from "./observe";
+import { asEnsError, carries, carriesNot, confirmFailures, GONE_CODE, InstanceFailure, look, reasonOf } from "./observe";
 import { Batch } from "./plan";
 
 /** Per-instance codes that mean "already as wanted" for a detach. */
-export const DETACH_DONE = new Set(["PublicKeyNotAttachWithInstance", "InvalidInstanceId.NotFound"]);
+export const DETACH_DONE = new Set(["PublicKeyNotAttachWithInstance", GONE_CODE]);
 
 /**
  * One Attach/Detach call, then the truth for every instance that did not plainly succeed: ENS is looked at, and an

@@ -1,6 +1,6 @@
 import { chunk, MAX_DESCRIBE_IDS, MAX_TAG_RESOURCES } from "./batch";
 import { EnsClient } from "./ens";
-import { asEnsError, confirmFailures, InstanceFailure, look, powered, reasonOf } from "./observe";
+import { asEnsError, confirmFailures, goneFailure, InstanceFailure, look, powered, reasonOf } from "./observe";
 
 export type { InstanceFailure } from "./observe";
 
@@ -86,7 +86,7 @@ export async function waitForStatus(client: EnsClient, ids: string[], status: "S
     code: "WaitTimeout",
     message: `still ${lastSeen.get(id)} after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${status} (raise stopTimeoutSeconds)`,
   }));
-  for (const [id, s] of lastSeen) if (s === "NotFound") failures.push({ instanceId: id, code: "InvalidInstanceId.NotFound", message: "the instance no longer exists" });
+  for (const [id, s] of lastSeen) if (s === "NotFound") failures.push(goneFailure(id));
   return failures;
 }
 

@@ -12,6 +12,11 @@ export interface InstanceFailure {
   message: string;
 }
 
+/** The code every outcome of an instance ENS no longer knows carries (ENS's own name for it). */
+export const GONE_CODE = "InvalidInstanceId.NotFound";
+/** An instance ENS no longer knows, as a failure. */
+export const goneFailure = (instanceId: string): InstanceFailure => ({ instanceId, code: GONE_CODE, message: "the instance no longer exists" });
+
 /** Did the instance reach what the operation wanted? `undefined` = ENS does not know the instance. */
 export type Reached = (instance: Instance | undefined) => boolean;
 

@@ -3,7 +3,7 @@ import { EnsClient, EnsError } from "./ens";
 import type { ActionFailure, BindingKey, ExecuteOptions, ExecutionResult } from "./execute";
 import { bringBack, changePower, InstanceFailure, markLifetimeMs } from "./instances";
 import { markOrDrop, unmark } from "./marking";
-import { asEnsError } from "./observe";
+import { asEnsError, GONE_CODE, goneFailure } from "./observe";
 import { Batch, Rolling } from "./plan";
 import { afterPoll, Bounds, isIdle, nextStep, Phase, POLLED, Step, WindowItem, windowCounts } from "./schedule";
 
@@ -16,8 +16,6 @@ import { afterPoll, Bounds, isIdle, nextStep, Phase, POLLED, Step, WindowItem, w
 
 /** Phases that end by themselves (a poll, a call or a restart under way): while any is present, slots may free. */
 const IN_FLIGHT: ReadonlySet<Phase> = new Set<Phase>(["stopping", "stopped", "bound", "starting", "held"]);
-/** What afterPoll and marking say of an instance ENS no longer knows. */
-const GONE = "InvalidInstanceId.NotFound";
 
 /** At most one progress line this often. */
 const PROGRESS_EVERY_MS = 5000;
@@ -113,7 +111,7 @@ class Window {
     for (const t of seen) {
       const it = this.byId.get(t.instanceId)!;
       it.phase = t.to;
-      if (t.stopFailure && t.stopFailure.code === GONE) this.goneBeforeBinding(it, t.stopFailure);
+      if (t.stopFailure && t.stopFailure.code === GONE_CODE) this.goneBeforeBinding(it, t.stopFailure);
       else if (t.stopFailure) this.result.failures.push({ ...t.stopFailure, action: "StopInstances" });
       if (t.notRunning) this.result.leftStopped.push({ ...t.notRunning, action: "StartInstances" });
       if (t.to === "done") {
@@ -152,7 +150,7 @@ class Window {
   /** The crash marks: instances ENS no longer knows fail alone; if the others cannot be marked, nothing new is stopped. */
   private async mark(ids: string[]): Promise<string[]> {
     const { marked, gone, error } = await markOrDrop(this.client, ids, this.opts.resourceId, markLifetimeMs(this.opts.stopTimeoutMs));
-    for (const id of gone) this.goneBeforeBinding(this.byId.get(id)!, { instanceId: id, code: GONE, message: "the instance no longer exists" });
+    for (const id of gone) this.goneBeforeBinding(this.byId.get(id)!, goneFailure(id));
     if (!error) return marked;
     const rest = ids.filter((id) => !gone.includes(id));
     for (const f of failAll(rest, error)) this.fail(this.byId.get(f.instanceId)!, "skipped", { ...f, action: "StopInstances" });

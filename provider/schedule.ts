@@ -1,5 +1,5 @@
 import { chunk, MAX_BINDING_BATCH } from "./batch";
-import type { InstanceFailure } from "./observe";
+import { goneFailure, InstanceFailure } from "./observe";
 import { Batch, BindingAction } from "./plan";
 
 /**
@@ -99,7 +99,7 @@ export function afterPoll(polled: readonly WindowItem[], statusOf: (id: string) 
   const out: Transition[] = [];
   for (const { instanceId, phase } of polled) {
     const status = statusOf(instanceId);
-    const gone = { instanceId, code: "InvalidInstanceId.NotFound", message: "the instance no longer exists" };
+    const gone = goneFailure(instanceId);
     const late = (want: string) => ({ instanceId, code: "WaitTimeout", message: `still ${status} after ${limit} waiting for ${want} (raise stopTimeoutSeconds)` });
     const timedOut = waitedMs(instanceId) > timeoutMs;
     if (phase === "stopping") {
