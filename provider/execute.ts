@@ -5,8 +5,6 @@ import { asEnsError } from "./observe";
 import { Plan, BindingAction } from "./plan";
 import { roll } from "./roll";
 
-export { DETACH_DONE } from "./bind";
-
 /** The key pair the calls name (by ID, or by name when ENS no longer knows the ID) and the name instances show. */
 export interface BindingKey {
   ref: KeyPairRef;

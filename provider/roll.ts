@@ -172,7 +172,7 @@ class Window {
     try {
       refused = await changePower(this.client, ids, "start");
     } catch {
-      this.restart(ids); // startAgain looks at them and tries once more
+      this.restart(ids); // bringBack looks at them and tries once more
       return;
     }
     for (const f of refused) this.leftStopped(this.byId.get(f.instanceId)!, "lost", f);
@@ -218,9 +218,9 @@ class Window {
   }
 
   /**
-   * Starts again (startAgain: waits out Stopping, starts, waits for Running, unmarks) instances this run gave up on,
-   * at once rather than at the end, so that their marks never outlive them. They count as down until it is over;
-   * what does not come back is reported, never dropped.
+   * Starts again (bringBack: waits out Stopping, starts, waits for Running, unmarks) instances this run gave up on, at
+   * once rather than at the end, so that their marks never outlive them. They count as down until it is over; what
+   * does not come back is reported, never dropped.
    */
   private restart(ids: string[]): void {
     if (!ids.length) return;
