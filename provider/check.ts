@@ -1,5 +1,5 @@
 import { EnsClient, Instance } from "./ens";
-import { readOwners } from "./ownership";
+import { identityOf, keyNames, readTags, sortOwners } from "./protocol";
 import { LiveInstance, planBinding } from "./plan";
 import { list, planSummary, reporterFor, Reporter } from "./report";
 import { getClient } from "./settings";
@@ -36,30 +36,60 @@ async function checkLive(olds: Props, inputs: Props, out: Reporter): Promise<Fai
   const before = new Set<string>(Array.isArray(olds.instanceIds) ? olds.instanceIds : []);
   const newIds: string[] = Array.isArray(inputs.instanceIds) ? inputs.instanceIds.filter((id: unknown) => !isUnknown(id) && !before.has(id as string)) : [];
   const keyChanged = !isUnknown(keyValue) && keyValue !== olds[keyField];
-  if (!keyChanged && !newIds.length) return [];
-  const client = getClient();
+  const updating = Array.isArray(olds.instanceIds) && !keyChanged;
   const failures: Failure[] = [];
+  // An update that adds or removes Running instances without stopInstances would fail in up: fail preview too.
+  const checkRunning = updating && inputs.stopInstances !== true && Array.isArray(inputs.instanceIds) && !inputs.instanceIds.some(isUnknown);
+  const removed = checkRunning ? [...before].filter((id) => !inputs.instanceIds.includes(id)) : [];
+  const removedLive = removed.length ? await getClient().describeInstancesById(removed) : new Map<string, Instance>();
+  // Only instances whose binding would change need a stop: new ones without the key, removed ones with it.
+  const needsStop = (ids: string[], live: Map<string, Instance>) => ids.filter((id) => (live.get(id)?.KeyPairName === olds.keyPairName) === removed.includes(id));
+  if (!keyChanged && !newIds.length) return runningRefusal(needsStop(removed, removedLive), removedLive);
+  const client = getClient();
   const key = keyChanged ? await client.findKeyPair(keyField === "keyPairId" ? { keyPairId: keyValue } : { keyPairName: keyValue }) : undefined;
   if (keyChanged && !key) failures.push({ property: keyField, reason: `ENS has no key pair ${JSON.stringify(keyValue)} at ${client.endpoint}: create or import it first, or fix ${keyField}` });
   if (!newIds.length) return failures;
   const live = await client.describeInstancesById(newIds);
   const missing = newIds.filter((id) => !live.has(id));
   if (missing.length) failures.push({ property: "instanceIds", reason: `ENS has no instance ${list(missing)} at ${client.endpoint}: remove it from instanceIds or check the account and region` });
-  const creating = !Array.isArray(olds.instanceIds);
-  if (creating) failures.push(...(await ownedElsewhere(client, newIds, live, inputs, out)));
+  if (checkRunning) {
+    const seen = new Map([...live, ...removedLive]);
+    failures.push(...runningRefusal(needsStop([...newIds, ...removed], seen), seen));
+  }
+  // A replacement (new key) is a create too: its resource owns what the old one owned (same owner name).
+  const creating = !Array.isArray(olds.instanceIds) || keyChanged;
+  if (creating) failures.push(...(await ownedElsewhere(client, inputs.instanceIds.filter((id: unknown) => !isUnknown(id)), live, inputs, out)));
   if (creating && key && !failures.length && !inputs.instanceIds.some(isUnknown)) {
     const view = new Map<string, LiveInstance>([...live].map(([i, d]) => [i, { status: d.Status, keyPairName: d.KeyPairName || undefined, region: d.EnsRegionId }]));
     const plan = planBinding({ desired: inputs.instanceIds, attached: [], live: view, keyPairName: key.KeyPairName, stopInstances: inputs.stopInstances, maxStoppedInstances: inputs.maxStoppedInstances, maxStoppedPerRegion: inputs.maxStoppedPerRegion });
     const running = new Set([...live.values()].filter((i) => i.Status === "Running").map((i) => i.InstanceId));
     out.log(planSummary(plan, { running, stopInstances: inputs.stopInstances, maxStoppedInstances: inputs.maxStoppedInstances, unchanged: 0 }));
+    if (plan.blockedRunning.length && !inputs.stopInstances) failures.push(runningFailure(plan.blockedRunning));
   }
   return failures;
 }
 
-/** A create has no owner tag of its own yet: any owner on a bound instance is another resource. */
-async function ownedElsewhere(client: EnsClient, ids: string[], live: Map<string, Instance>, inputs: Props, out: Reporter): Promise<Failure[]> {
-  const bound = ids.filter((id) => live.get(id)?.KeyPairName);
-  const owned = bound.length ? [...(await readOwners(client, bound))] : [];
+function runningRefusal(ids: string[], live: Map<string, Instance>): Failure[] {
+  const running = ids.filter((id) => live.get(id)?.Status === "Running");
+  return running.length ? [runningFailure(running)] : [];
+}
+
+function runningFailure(running: string[]): Failure {
+  return { property: "stopInstances", reason: `${running.length} instance(s) to bind or unbind are Running (${list(running, 5)}) and ENS binds key pairs only to stopped instances: set stopInstances: true (the provider stops them, at most maxStoppedInstances at once, and starts them again), or stop them first` };
+}
+
+/**
+ * Owner tags for a create (or a replacement): another owner's standing claim refuses it, unless takeOwnership. The
+ * resource's own name (a rotation's old resource) is its own. Unbound instances carry no standing claim but a fresh
+ * one (another run under way): all are read.
+ */
+async function ownedElsewhere(client: EnsClient, ids: string[], seen: Map<string, Instance>, inputs: Props, out: Reporter): Promise<Failure[]> {
+  if (!ids.length) return [];
+  const unseen = ids.filter((id) => !seen.has(id));
+  const live = unseen.length ? new Map([...seen, ...(await client.describeInstancesById(unseen))]) : seen;
+  const me = identityOf(inputs, undefined, "");
+  const owners = await sortOwners(await readTags(client, ids), (id) => live.get(id)?.KeyPairName || undefined, me, keyNames(client));
+  const owned = [...owners.others];
   if (!owned.length) return [];
   const named = `${owned.slice(0, 5).map(([i, o]) => `${i} (owner ${o})`).join(", ")}${owned.length > 5 ? ", ..." : ""}`;
   if (inputs.takeOwnership === true) {

@@ -1,36 +1,62 @@
+import { chunk, MAX_BINDING_BATCH } from "./batch";
 import { EnsClient } from "./ens";
 import { engineAlive } from "./engine";
 import { BindingKey, executePlan, ExecutionResult } from "./execute";
-import { recoverInterrupted } from "./instances";
-import { claim, readOwners, release } from "./ownership";
 import { LiveInstance, Plan, planBatches, planBinding } from "./plan";
+import { claimSettleMs, claimTag, describeLeases, findLeases, Identity, isMine, keyNames, leaseLifetimeMs, newRun, OWNER_TAG, readTags, recoverLeases, RunLease, sortLeases, sortOwners, tagEach, Tags, untagIf } from "./protocol";
 import { list, Reporter } from "./report";
 import { readSettings } from "./settings";
 import { AttachmentInputs } from "./validate";
 
-/** Observe, plan, refuse bad plans before any change, execute, and work out the set that is really bound. */
+/**
+ * Observe, plan, refuse bad plans before any change, execute under the multi-writer protocol (protocol/index.ts), and
+ * work out the set that is really bound.
+ */
 
 export type Operation = "create" | "update" | "delete";
+
+export interface Before {
+  /** What the state says this resource has bound. */
+  attached: readonly string[];
+  /** What the state says another resource took over from this one. */
+  yielded: readonly string[];
+}
 
 export interface Outcome {
   /** What ENS has bound for this resource now. */
   attached: string[];
+  /** Instances asked for that another resource owns now: left to it. */
+  yielded: string[];
   /** Per-instance reasons, empty when everything succeeded. */
   reasons: string[];
   /** What this run changed, for the closing line. */
   counts: { attached: number; detached: number; adopted: number; restarted: number };
 }
 
-export async function converge(client: EnsClient, key: BindingKey, inputs: AttachmentInputs, attachedBefore: string[], id: string, op: Operation, out: Reporter): Promise<Outcome> {
-  const plan = await observeAndPlan(client, key, inputs, attachedBefore, id, op, out);
-  const result = await executePlan(client, key, plan, {
-    resourceId: id,
+interface Observed {
+  plan: Plan;
+  tags: Map<string, Tags>;
+  lease: RunLease;
+}
+
+export async function converge(client: EnsClient, key: BindingKey, inputs: AttachmentInputs, before: Before, me: Identity, op: Operation, out: Reporter): Promise<Outcome> {
+  const { plan, tags, lease } = await observeAndPlan(client, key, inputs, before, me, op, out);
+  const stopTimeoutMs = (inputs.stopTimeoutSeconds ?? 300) * 1000;
+  const claimFreshMs = 2 * stopTimeoutMs + leaseLifetimeMs();
+  const result: ExecutionResult = { succeeded: new Set(), failures: [], leftStopped: [], restarted: 0, lost: [] };
+  // Rule 3 for instances bound without a stop: claimed, read back, then bound; the window does the same per stop.
+  const claimed = await claimFirst(client, plan, me, claimFreshMs, result);
+  const executed = await executePlan(client, key, claimed, {
+    lease,
+    expectedOwner: (id) => (tags.get(id)?.owner && !isMine(tags.get(id)!.owner, me) ? tags.get(id)!.owner!.owner : undefined),
+    claimFreshMs,
     stillWanted: () => engineAlive(),
     forceStop: inputs.forceStop ?? false,
-    stopTimeoutMs: (inputs.stopTimeoutSeconds ?? 300) * 1000,
+    stopTimeoutMs,
     pollIntervalMs: readSettings().pollIntervalMs,
     log: out.log,
   });
+  merge(result, executed);
   // Start from what ENS had bound when we looked (adopted + about to be detached), then apply what succeeded.
   const detaching = new Set(planBatches(plan).filter((b) => b.action === "DetachKeyPair").flatMap((b) => b.instanceIds));
   const stillAttached = new Set([...plan.alreadyAttached, ...detaching]);
@@ -40,60 +66,128 @@ export async function converge(client: EnsClient, key: BindingKey, inputs: Attac
     if (detaching.has(ok)) {
       stillAttached.delete(ok);
       detachedNow.push(ok);
-    } else {
-      stillAttached.add(ok);
-      attachedNow.push(ok);
-    }
+    } else attachedNow.push(ok);
   }
-  await recordOwnership(client, id, [...attachedNow, ...plan.adoptedUnowned, ...plan.takenOver.map((t) => t.instanceId).filter((i) => stillAttached.has(i))], detachedNow, out);
-  const counts = { attached: attachedNow.length, detached: detachedNow.length, adopted: plan.adoptedUnowned.length + plan.takenOver.length, restarted: result.restarted };
-  return { attached: [...stillAttached].sort(), reasons: reasons(result), counts };
+  const kept = await checkAfter(client, key, me, attachedNow, result);
+  for (const id of kept) stillAttached.add(id);
+  const taken = new Set(plan.takenOver.map((t) => t.instanceId));
+  const adopted = [...plan.adoptedUnowned, ...plan.alreadyAttached.filter((i) => taken.has(i) && !before.attached.includes(i))];
+  const reclaim = [...adopted, ...plan.staleOwners.map((s) => s.instanceId), ...plan.rewriteOwners].filter((i) => stillAttached.has(i) && !kept.includes(i));
+  await recordOwnership(client, me, claimFreshMs, [...new Set(reclaim)], detachedNow, out);
+  const wanted = new Set(inputs.instanceIds);
+  const yielded = [...new Set([...plan.yielded.map((y) => y.instanceId), ...result.lost.map((l) => l.instanceId)])].filter((i) => wanted.has(i) && !stillAttached.has(i));
+  const counts = { attached: kept.length, detached: detachedNow.length, adopted: new Set(adopted).size, restarted: result.restarted };
+  return { attached: [...stillAttached].sort(), yielded: yielded.sort(), reasons: reasons(result), counts };
 }
 
 /**
- * Reads the live facts and plans. First, instances an interrupted earlier run left stopped (crash marks) are started
- * again. Owner tags are read only for instances whose binding the plan would adopt, replace or remove.
+ * Reads the live facts and plans. First, what runs that are over left stopped is started again (protocol rule 4).
+ * Owner tags are read for every instance of the resource, since a takeover, a stale claim or a concurrent claim can
+ * be on any of them.
  */
-async function observeAndPlan(client: EnsClient, key: BindingKey, inputs: AttachmentInputs, attachedBefore: string[], id: string, op: Operation, out: Reporter): Promise<Plan> {
-  const ids = union(inputs.instanceIds, attachedBefore);
+async function observeAndPlan(client: EnsClient, key: BindingKey, inputs: AttachmentInputs, before: Before, me: Identity, op: Operation, out: Reporter): Promise<Observed> {
+  const ids = union(union(inputs.instanceIds, before.attached), before.yielded);
   const waits = { timeoutMs: (inputs.stopTimeoutSeconds ?? 300) * 1000, pollIntervalMs: readSettings().pollIntervalMs, onProgress: out.log, warn: out.warn };
-  const unrecovered = await recoverInterrupted(client, id, ids, waits);
-  for (const f of unrecovered) out.warn(`${f.instanceId} was stopped by an interrupted run and could not be started again: ${f.code}: ${f.message}`);
+  const lease: RunLease = { run: newRun(), me };
+  const leases = sortLeases(await findLeases(client), me, lease.run);
+  for (const line of describeLeases(leases, new Set(ids))) out.warn(line);
+  for (const f of await recoverLeases(client, leases, waits)) out.warn(`${f.instanceId} was stopped by an interrupted run and could not be started again: ${f.code}: ${f.message}`);
   const described = await settle(client, ids, waits);
   const live = new Map<string, LiveInstance>([...described].map(([i, d]) => [i, { status: d.Status, keyPairName: d.KeyPairName || undefined, region: d.EnsRegionId }]));
-  const wanted = new Set(inputs.instanceIds);
-  const before = new Set(attachedBefore);
-  const askOwner = ids.filter((i) => {
-    const k = live.get(i)?.keyPairName;
-    return k !== undefined && (wanted.has(i) ? !before.has(i) : k === key.name);
-  });
+  const tags = await readTags(client, ids);
+  const owners = await sortOwners(tags, (id) => live.get(id)?.keyPairName, me, keyNames(client));
   const plan = planBinding({
     desired: inputs.instanceIds,
-    attached: attachedBefore,
+    attached: before.attached,
+    yielded: before.yielded,
     live,
     keyPairName: key.name,
     stopInstances: inputs.stopInstances,
     maxStoppedInstances: inputs.maxStoppedInstances,
     maxStoppedPerRegion: inputs.maxStoppedPerRegion,
-    owners: askOwner.length ? await readOwners(client, askOwner) : new Map(),
-    resourceId: id,
+    owners: owners.others,
+    claimed: new Set([...tags].filter(([, t]) => isMine(t.owner, me)).map(([i]) => i)),
+    stale: owners.stale,
+    rewrite: owners.rewrite,
     takeOwnership: inputs.takeOwnership === true,
   });
   const problems: string[] = [];
   if (plan.missing.length) problems.push(`instanceIds: ENS has no instance ${list(plan.missing)} at ${client.endpoint}; remove it from instanceIds or check the region and account`);
-  if (plan.ownedElsewhere.length) problems.push(`${plan.ownedElsewhere.length} instance(s) are bound and owned by another resource: ${plan.ownedElsewhere.slice(0, 5).map((o) => `${o.instanceId} (owner ${o.owner})`).join(", ")}${plan.ownedElsewhere.length > 5 ? ", ..." : ""}. ENS holds one key pair per instance: remove them from instanceIds, or set takeOwnership: true to take them over`);
+  if (plan.ownedElsewhere.length) problems.push(ownedElsewhereProblem(plan.ownedElsewhere));
   if (plan.blockedRunning.length) problems.push(runningProblem(plan.blockedRunning, op));
   if (plan.unready.length) problems.push(`instance(s) neither Running nor Stopped: ${plan.unready.map((u) => `${u.instanceId} (${u.status})`).join(", ")}; wait until they settle and run again`);
   if (problems.length) throw new Error(`${problems.join("\n")}\nNothing was changed.`);
-  if (plan.replacesKey.length) {
-    const keys = [...new Set(plan.replacesKey.map((r) => r.keyPairName))];
-    out.warn(`${plan.replacesKey.length} instance(s) carry another key pair (${keys.slice(0, 3).join(", ")}${keys.length > 3 ? ", ..." : ""}); attaching ${key.name} replaces it (an ENS instance holds one key pair): ${list(plan.replacesKey.map((r) => r.instanceId), 5)}`);
+  const ownRotation = plan.replacesKey.filter((r) => tags.get(r.instanceId)?.owner && isMine(tags.get(r.instanceId)!.owner, me));
+  const foreignKeys = plan.replacesKey.filter((r) => !ownRotation.includes(r));
+  if (ownRotation.length) out.log(`rotating ${ownRotation.length} instance(s) of this resource to ${key.name} (from ${[...new Set(ownRotation.map((r) => r.keyPairName))].slice(0, 3).join(", ")})`);
+  if (foreignKeys.length) {
+    const keys = [...new Set(foreignKeys.map((r) => r.keyPairName))];
+    out.warn(`${foreignKeys.length} instance(s) carry another key pair (${keys.slice(0, 3).join(", ")}${keys.length > 3 ? ", ..." : ""}); attaching ${key.name} replaces it (an ENS instance holds one key pair): ${list(foreignKeys.map((r) => r.instanceId), 5)}`);
   }
+  for (const s of plan.staleOwners) out.warn(`${s.instanceId}: stale owner tag of ${s.owner} (that owner's key pair is not on it): replaced by this resource's`);
   if (plan.takenOver.length) out.warn(`taking over ${plan.takenOver.length} instance(s) owned by another resource (takeOwnership): ${plan.takenOver.slice(0, 5).map((o) => `${o.instanceId} from ${o.owner}`).join(", ")}`);
   if (plan.adoptedUnowned.length) out.warn(`adopting ${plan.adoptedUnowned.length} instance(s) that already carry ${key.name} and have no owner: ${list(plan.adoptedUnowned, 5)}; this resource owns them from now on`);
-  if (plan.leftToOwner.length) out.log(`${plan.leftToOwner.length} instance(s) no longer wanted are owned by another resource now: left bound, dropped from this resource: ${list(plan.leftToOwner.map((o) => o.instanceId), 5)}`);
-  if (plan.alreadyAttached.length) out.log(`${plan.alreadyAttached.length} instance(s) already carry ${key.name}: adopted without a call`);
-  return plan;
+  for (const [owner, lost] of byOwner(plan.yielded)) out.warn(`${lost.length} instance(s) were taken over by ${owner}: left to it and dropped from this resource (takeOwnership is final; to take them back, list them in a new resource with takeOwnership): ${list(lost, 5)}`);
+  for (const [owner, left] of byOwner(plan.leftToOwner)) out.log(`${left.length} instance(s) no longer wanted are owned by ${owner} now: left bound, dropped from this resource: ${list(left, 5)}`);
+  return { plan, tags, lease };
+}
+
+/** Writes this resource's claim on the Stopped instances it attaches, waits, reads back: lost ones are not bound. */
+async function claimFirst(client: EnsClient, plan: Plan, me: Identity, freshMs: number, result: ExecutionResult): Promise<Plan> {
+  const attach = plan.batches.filter((b) => b.action === "AttachKeyPair").flatMap((b) => b.instanceIds);
+  if (!attach.length) return plan;
+  const refused = await tagEach(client, attach, [claimTag(me, freshMs)]);
+  for (const f of refused) result.failures.push({ ...f, action: "AttachKeyPair", message: `could not take the owner tag ${OWNER_TAG} (${f.message}); not bound` });
+  const written = attach.filter((id) => !refused.some((f) => f.instanceId === id));
+  await new Promise((r) => setTimeout(r, claimSettleMs()));
+  const after = written.length ? await readTags(client, written) : new Map<string, Tags>();
+  const ours = new Set<string>();
+  for (const id of written) {
+    const owner = after.get(id)?.owner;
+    if (isMine(owner, me)) ours.add(id);
+    else lost(result, id, owner?.owner ?? "another run");
+  }
+  const detach = plan.batches.filter((b) => b.action === "DetachKeyPair");
+  const kept = chunk(attach.filter((id) => ours.has(id)), MAX_BINDING_BATCH).map((instanceIds) => ({ action: "AttachKeyPair" as const, instanceIds }));
+  return { ...plan, batches: [...detach, ...kept] };
+}
+
+/**
+ * The check after (rule 3): instances this run bound that another run claimed since are lost to it; those that carry
+ * another key now (a concurrent run's call came last, or a person) are failures, left out of the state. Returns the
+ * instances that are this resource's and carry its key.
+ */
+async function checkAfter(client: EnsClient, key: BindingKey, me: Identity, bound: string[], result: ExecutionResult): Promise<string[]> {
+  if (!bound.length) return [];
+  const [tags, live] = await Promise.all([readTags(client, bound), client.describeInstancesById(bound)]);
+  const kept: string[] = [];
+  for (const id of bound) {
+    const owner = tags.get(id)?.owner;
+    const carried = live.get(id)?.KeyPairName;
+    if (!isMine(owner, me)) lost(result, id, owner?.owner ?? "nobody (the owner tag was removed)");
+    else if (carried !== key.name) result.failures.push({ instanceId: id, action: "AttachKeyPair", code: "RekeyedMeanwhile", message: `bound by this run, it carries ${carried ?? "no key pair"} now (a concurrent run or a person re-keyed it); the next pulumi up binds it again` });
+    else kept.push(id);
+  }
+  return kept;
+}
+
+function lost(result: ExecutionResult, instanceId: string, owner: string): void {
+  result.lost.push({ instanceId, owner });
+  result.failures.push({ instanceId, action: "AttachKeyPair", code: "ClaimedByAnotherRun", message: `${owner} claimed it while this run was under way: left to it, not recorded as bound here` });
+}
+
+function merge(into: ExecutionResult, from: ExecutionResult): void {
+  for (const id of from.succeeded) into.succeeded.add(id);
+  into.failures.push(...from.failures);
+  into.leftStopped.push(...from.leftStopped);
+  into.restarted += from.restarted;
+  into.lost.push(...from.lost);
+}
+
+function ownedElsewhereProblem(owned: { instanceId: string; owner: string }[]): string {
+  const legacy = owned.some((o) => /:att-[0-9a-f]{8}$/.test(o.owner));
+  const hint = legacy ? ". An owner of the form <keyPairId>:att-<hex> is a tag written by an earlier version of this package (owner = resource ID): if it is this resource's previous version, run pulumi up once with the old key pair (it rewrites the tag) and rotate then" : "";
+  return `${owned.length} instance(s) are bound and owned by another resource: ${owned.slice(0, 5).map((o) => `${o.instanceId} (owner ${o.owner})`).join(", ")}${owned.length > 5 ? ", ..." : ""}. ENS holds one key pair per instance: remove them from instanceIds, or set takeOwnership: true to take them over${hint}`;
 }
 
 function runningProblem(running: string[], op: Operation): string {
@@ -102,13 +196,14 @@ function runningProblem(running: string[], op: Operation): string {
   return `${head} A destroy uses the inputs stored at the last update (stopInstances: false here). Either stop them yourself (StopInstances or the ENS console) and run pulumi destroy again, or set stopInstances: true in the program, run pulumi up, then pulumi destroy`;
 }
 
-/** Claims what this run bound or adopted, releases what it detached. A tag failure changes no binding: a warning. */
-async function recordOwnership(client: EnsClient, id: string, claimed: string[], released: string[], out: Reporter): Promise<void> {
+/** Claims what this run adopted or rewrites, releases (while still this resource's) what it detached. A tag failure changes no binding: a warning. */
+async function recordOwnership(client: EnsClient, me: Identity, freshMs: number, claimed: string[], released: string[], out: Reporter): Promise<void> {
   try {
-    if (claimed.length) await claim(client, claimed, id);
-    if (released.length) await release(client, released);
+    const refused = claimed.length ? await tagEach(client, claimed, [claimTag(me, freshMs)]) : [];
+    for (const f of refused) out.warn(`${f.instanceId}: bound, but its owner tag could not be written (${f.code}: ${f.message}); another resource could take it without takeOwnership`);
+    if (released.length) await untagIf(client, released, OWNER_TAG, (_, t) => isMine(t.owner, me));
   } catch (e) {
-    out.warn(`bindings are as recorded, but the owner tags could not be written: ${(e as Error).message}; the next pulumi up writes them`);
+    out.warn(`bindings are as recorded, but the owner tags could not be written: ${(e as Error).message}`);
   }
 }
 
@@ -129,6 +224,12 @@ function reasons(result: ExecutionResult): string[] {
     ...result.failures.map((f) => `${f.instanceId}: ${f.action} failed: ${f.code}: ${f.message}`),
     ...result.leftStopped.map((f) => `${f.instanceId}: stopped by this operation but not Running again (${f.code}: ${f.message}); start it with StartInstances or the ENS console`),
   ];
+}
+
+function byOwner(items: readonly { instanceId: string; owner: string }[]): [string, string[]][] {
+  const groups = new Map<string, string[]>();
+  for (const i of items) groups.set(i.owner, [...(groups.get(i.owner) ?? []), i.instanceId]);
+  return [...groups];
 }
 
 export function union(a: readonly string[], b: readonly string[]): string[] {

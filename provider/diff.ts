@@ -1,6 +1,6 @@
 import { Instance } from "./ens";
-import { describeMarks, findMarked } from "./instances";
 import { LiveInstance, planBinding } from "./plan";
+import { findLeases, identityOf, keyNames, readTags, sortLeases, sortOwners } from "./protocol";
 import { list, planSummary, reporterFor, Reporter } from "./report";
 import { getClient, readSettings } from "./settings";
 import { isUnknown } from "./validate";
@@ -17,15 +17,20 @@ export async function diff(id: string, olds: Props, news: Props) {
   if (news.keyPairId !== undefined && (isUnknown(news.keyPairId) || news.keyPairId !== olds.keyPairId)) replaces.push("keyPairId");
   if (news.keyPairName !== undefined && (isUnknown(news.keyPairName) || news.keyPairName !== olds.keyPairName)) replaces.push("keyPairName");
   const setDiffers = (a: unknown, b: unknown) => !Array.isArray(a) || !Array.isArray(b) || a.some(isUnknown) || !sameSet(a, b);
+  const yielded = new Set<string>(olds.yieldedInstanceIds ?? []);
+  const kept = Array.isArray(news.instanceIds) ? news.instanceIds.filter((i: unknown) => !yielded.has(i as string)) : news.instanceIds;
   const inputsChanged =
     setDiffers(news.instanceIds, olds.instanceIds) ||
-    // Partial failures: the state says fewer (or more) are bound than wanted, so an update converges.
-    setDiffers(news.instanceIds, olds.attachedInstanceIds) ||
+    // Partial failures: the state says fewer (or more) are bound than wanted (less what others took over), so an update converges.
+    setDiffers(kept, olds.attachedInstanceIds) ||
     ["stopInstances", "maxStoppedInstances", "maxStoppedPerRegion", "forceStop", "stopTimeoutSeconds"].some((k) => news[k] !== olds[k]);
-  const marked = await leftStopped(id, olds, news, out);
+  const marked = await leftStopped(id, olds, out);
   const live = replaces.length ? undefined : await liveView(olds, news);
-  const drift = live ? drifted(live, olds, out) : false;
-  const changes = replaces.length > 0 || inputsChanged || marked || drift;
+  const drift = live ? await drifted(live, id, olds, out) : false;
+  // States written before owner names: one update rewrites the owner tags (the resource ID) to the resource's name.
+  const migrate = olds.__owner === undefined && typeof news.__owner === "string" && (olds.attachedInstanceIds ?? []).length > 0;
+  if (migrate && !replaces.length) out.log(`owner tags name this resource by its ID (written by an earlier version): this update rewrites them to ${news.__owner}, with no binding call`);
+  const changes = replaces.length > 0 || inputsChanged || marked || drift || migrate;
   if (changes && live) {
     const view = new Map<string, LiveInstance>([...live].map(([i, d]) => [i, { status: d.Status, keyPairName: d.KeyPairName || undefined, region: d.EnsRegionId }]));
     const attached: string[] = olds.attachedInstanceIds ?? [];
@@ -38,16 +43,15 @@ export async function diff(id: string, olds: Props, news: Props) {
 }
 
 /**
- * An interrupted run may have left instances stopped: then an update must finish the job. Asked whatever the inputs
- * say (one ListTagResources call), since a user may revert a stop-first change after the crash.
+ * An interrupted run of this resource may have left instances stopped: then an update must finish the job (one
+ * ListTagResources call by key). Other resources' leases are not this diff's business: any operation starts the
+ * expired ones.
  */
-async function leftStopped(id: string, olds: Props, news: Props, out: Reporter): Promise<boolean> {
-  const scope = union(olds.attachedInstanceIds ?? [], Array.isArray(news.instanceIds) ? news.instanceIds.filter((i: unknown) => !isUnknown(i)) : []);
-  const marks = await findMarked(getClient(), id, scope);
-  for (const line of describeMarks({ ...marks, orphaned: [] })) out.warn(line);
-  const restart = marks.ours.length + marks.orphaned.length;
-  if (restart) out.warn(`${restart} instance(s) were left stopped by an interrupted run: this update starts them again`);
-  return restart > 0;
+async function leftStopped(id: string, olds: Props, out: Reporter): Promise<boolean> {
+  const me = identityOf(olds, id, olds.keyPairId ?? "");
+  const own = sortLeases(await findLeases(getClient()), me, undefined).ownDead;
+  if (own.length) out.warn(`${own.length} instance(s) an interrupted run of this resource left stopped (${list(own.map((f) => f.instanceId), 5)}): this update starts them again`);
+  return own.length > 0;
 }
 
 /**
@@ -60,14 +64,23 @@ async function liveView(olds: Props, news: Props): Promise<Map<string, Instance>
 }
 
 /**
- * Drift: instances the state lists as bound that ENS shows without the key pair (a binding removed by hand, or a
- * delete that failed half-way and was then undone in the program).
+ * Drift: instances the state lists as bound that ENS shows without the key pair (a binding removed by hand, a delete
+ * that failed half-way), instances another resource took over (owner tags of the bound instances: ceil(n/50)
+ * ListTagResources calls, the only evidence of a takeover with the same key), and instances left to another resource
+ * that are free again (no key pair at all).
  */
-function drifted(live: Map<string, Instance>, olds: Props, out: Reporter): boolean {
-  const lost = (olds.attachedInstanceIds ?? []).filter((i: string) => live.get(i)?.KeyPairName !== olds.keyPairName);
-  if (!lost.length) return false;
-  out.warn(`drift: ${lost.length} instance(s) the state lists as bound do not carry ${olds.keyPairName} in ENS (${list(lost, 5)}): this update makes ENS match the program`);
-  return true;
+async function drifted(live: Map<string, Instance>, id: string, olds: Props, out: Reporter): Promise<boolean> {
+  const attached: string[] = olds.attachedInstanceIds ?? [];
+  const me = identityOf(olds, id, olds.keyPairId ?? "");
+  const client = getClient();
+  const owners = await sortOwners(await readTags(client, attached), (i) => live.get(i)?.KeyPairName || undefined, me, keyNames(client));
+  const taken = attached.filter((i) => owners.others.has(i));
+  const lost = attached.filter((i) => !owners.others.has(i) && live.get(i)?.KeyPairName !== olds.keyPairName);
+  const free = (olds.yieldedInstanceIds ?? []).filter((i: string) => live.has(i) && !live.get(i)!.KeyPairName);
+  if (taken.length) out.warn(`${taken.length} instance(s) were taken over by ${[...new Set(taken.map((i) => owners.others.get(i)))].slice(0, 3).join(", ")}: this update drops them from this resource, with no binding call: ${list(taken, 5)}`);
+  if (lost.length) out.warn(`drift: ${lost.length} instance(s) the state lists as bound do not carry ${olds.keyPairName} in ENS (${list(lost, 5)}): this update makes ENS match the program`);
+  if (free.length) out.log(`${free.length} instance(s) left to another resource carry no key pair now (${list(free, 5)}): this update binds them`);
+  return taken.length + lost.length + free.length > 0;
 }
 
 function union(a: readonly string[], b: readonly string[]): string[] {

@@ -3,6 +3,7 @@ import { EnsClient, KeyPairRef } from "./ens";
 import { InstanceFailure } from "./instances";
 import { asEnsError } from "./observe";
 import { Plan, BindingAction } from "./plan";
+import { RunLease } from "./protocol";
 import { roll } from "./roll";
 
 /** The key pair the calls name (by ID, or by name when ENS no longer knows the ID) and the name instances show. */
@@ -17,8 +18,12 @@ export interface BindingKey {
  */
 
 export interface ExecuteOptions {
-  /** Written into the crash marks of stopped instances. */
-  resourceId: string;
+  /** This run and its resource, for leases and claims (protocol/). */
+  lease: RunLease;
+  /** The owner the plan saw on an instance (another's, taken over or stale), undefined for none or this resource. */
+  expectedOwner: (instanceId: string) => string | undefined;
+  /** How long a claim stands before its binding shows (protocol rule 2). */
+  claimFreshMs: number;
   /** Asked before new work starts: false once nobody waits for the result (the engine died), so nothing new is stopped. */
   stillWanted?: () => Promise<boolean>;
   forceStop: boolean;
@@ -39,10 +44,12 @@ export interface ExecutionResult {
   leftStopped: ActionFailure[];
   /** Instances this run stopped (or may have) and saw Running again. */
   restarted: number;
+  /** Instances another run claimed while this one was under way: left to it. */
+  lost: { instanceId: string; owner: string }[];
 }
 
 export async function executePlan(client: EnsClient, key: BindingKey, plan: Plan, opts: ExecuteOptions): Promise<ExecutionResult> {
-  const result: ExecutionResult = { succeeded: new Set(), failures: [], leftStopped: [], restarted: 0 };
+  const result: ExecutionResult = { succeeded: new Set(), failures: [], leftStopped: [], restarted: 0, lost: [] };
   const anything = plan.batches.length > 0 || plan.rolling.instances.length > 0;
   if (anything && opts.stillWanted && !(await opts.stillWanted())) {
     // Nobody waits for the result: change nothing, say so per instance.

@@ -91,105 +91,11 @@ export async function waitForStatus(client: EnsClient, ids: string[], status: "S
 }
 
 /**
- * Crash marks. Before stopping instances the provider tags them `<resource ID>@<expiry, epoch seconds>`; it untags
- * them once they run again. If the process dies in between (SIGKILL, lost machine), the next operation of that
- * resource (or `diff`, which then asks for an update) finds the tags and starts those instances first. A mark past
- * its expiry belongs to no live run (an instance's turn is bounded: stop wait + calls + start wait; one given up on is
- * started again at once), so any operation starts those instances too, even when the resource that marked them never
- * reached the state.
- */
-export const STOP_MARK = "pulumi-ens-keypair:stopped-by";
-
-/** How long a mark may belong to a live run: both waits of an instance's turn plus ten minutes for its calls and retries. */
-export const markLifetimeMs = (stopTimeoutMs: number) => 2 * stopTimeoutMs + 600_000;
-
-export function markValue(resourceId: string, lifetimeMs: number, now = Date.now()): string {
-  return `${resourceId}@${Math.ceil((now + lifetimeMs) / 1000)}`;
-}
-
-/** Marks written before expiries existed carry the resource ID only. */
-export function parseMark(value: string): { resourceId: string; expiresAtMs?: number } {
-  const m = /^(.*)@(\d+)$/.exec(value);
-  return m ? { resourceId: m[1], expiresAtMs: Number(m[2]) * 1000 } : { resourceId: value };
-}
-
-export async function markStopping(client: EnsClient, ids: string[], resourceId: string, lifetimeMs: number): Promise<void> {
-  const value = markValue(resourceId, lifetimeMs);
-  await Promise.all(chunk(ids, MAX_TAG_RESOURCES).map((b) => client.tagResources(b, [{ Key: STOP_MARK, Value: value }])));
-}
-
-export async function clearStopMarks(client: EnsClient, ids: string[]): Promise<void> {
-  await Promise.all(chunk(ids, MAX_TAG_RESOURCES).map((b) => client.untagResources(b, [STOP_MARK])));
-}
-
-export interface Marks {
-  /** Marked by this resource, or marked instances among its own (a create re-run after a crash has a new ID). */
-  ours: string[];
-  /** Marked by another resource whose mark expired: no live run owns them any more. */
-  orphaned: { instanceId: string; resourceId: string }[];
-  /** Marked by another resource that may still be running. */
-  foreign: { instanceId: string; resourceId: string; expiresAtMs?: number }[];
-}
-
-/** Every crash mark in the account, sorted by who may restart it: one ListTagResources call by tag key (plus pages). */
-export async function findMarked(client: EnsClient, resourceId: string, scope: readonly string[], now = Date.now()): Promise<Marks> {
-  const inScope = new Set(scope);
-  const tags = await client.listTagResources({ tag: { Key: STOP_MARK } });
-  const marks: Marks = { ours: [], orphaned: [], foreign: [] };
-  const seen = new Set<string>();
-  for (const t of tags) {
-    if (t.TagKey !== STOP_MARK || seen.has(t.ResourceId)) continue;
-    seen.add(t.ResourceId);
-    const mark = parseMark(t.TagValue);
-    if (mark.resourceId === resourceId || inScope.has(t.ResourceId)) marks.ours.push(t.ResourceId);
-    else if (mark.expiresAtMs !== undefined && mark.expiresAtMs < now) marks.orphaned.push({ instanceId: t.ResourceId, resourceId: mark.resourceId });
-    else marks.foreign.push({ instanceId: t.ResourceId, resourceId: mark.resourceId, expiresAtMs: mark.expiresAtMs });
-  }
-  return marks;
-}
-
-/** What a user should hear about marks: orphans this run starts, and marks of other runs that it leaves alone. */
-export function describeMarks(marks: Marks): string[] {
-  const lines: string[] = [];
-  const byResource = (items: { instanceId: string; resourceId: string }[]) => {
-    const groups = new Map<string, string[]>();
-    for (const i of items) groups.set(i.resourceId, [...(groups.get(i.resourceId) ?? []), i.instanceId]);
-    return [...groups];
-  };
-  for (const [rid, ids] of byResource(marks.orphaned)) {
-    lines.push(`${ids.length} instance(s) stopped by an interrupted run of ${rid} (expired mark): starting them again: ${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", ..." : ""}`);
-  }
-  for (const [rid, ids] of byResource(marks.foreign)) {
-    const f = marks.foreign.find((m) => m.resourceId === rid);
-    const until = f?.expiresAtMs ? ` until ${new Date(f.expiresAtMs).toISOString()}` : "";
-    lines.push(`${ids.length} instance(s) are marked stopped by another run (${rid}) that may still be going on${until}; left alone: ${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", ..." : ""}. If no run is going on, start them with StartInstances and remove tag ${STOP_MARK}`);
-  }
-  return lines;
-}
-
-/** Starts (and unmarks) the instances that interrupted runs left stopped: this resource's and expired ones. */
-export async function recoverInterrupted(client: EnsClient, resourceId: string, scope: readonly string[], opts: WaitOptions & { warn?: (l: string) => void }): Promise<InstanceFailure[]> {
-  const marks = await findMarked(client, resourceId, scope);
-  for (const line of describeMarks(marks)) (opts.warn ?? opts.onProgress)?.(line);
-  const restart = [...marks.ours, ...marks.orphaned.map((o) => o.instanceId)];
-  if (!restart.length) return [];
-  if (marks.ours.length) opts.onProgress?.(`${marks.ours.length} instance(s) were left stopped by an interrupted run: starting them first`);
-  return startAgain(client, restart, opts);
-}
-
-/**
  * Brings instances this provider stopped back to Running: starts those Stopped (after Stopping settles), waits for
- * Running, and removes their crash marks. Returns those that did not get there.
+ * Running, and removes their leases (`unmark`). Says which instances did not get there, which came back (not Running
+ * when looked at, Running at the end) and which ENS did not know (nothing to start).
  */
-export async function startAgain(client: EnsClient, ids: string[], opts: WaitOptions): Promise<InstanceFailure[]> {
-  return (await bringBack(client, ids, opts)).problems;
-}
-
-/**
- * startAgain, saying also which instances came back (not Running when looked at, Running at the end) and which ENS
- * did not know (neither started nor reported: there is nothing to start).
- */
-export async function bringBack(client: EnsClient, ids: string[], opts: WaitOptions): Promise<{ problems: InstanceFailure[]; cameBack: string[]; unknown: string[] }> {
+export async function bringBack(client: EnsClient, ids: string[], opts: WaitOptions, unmark: (ids: string[]) => Promise<void>): Promise<{ problems: InstanceFailure[]; cameBack: string[]; unknown: string[] }> {
   const live = await client.describeInstancesById(ids);
   const stopping = ids.filter((id) => live.get(id)?.Status === "Stopping");
   if (stopping.length) await waitForStatus(client, stopping, "Stopped", opts);
@@ -199,7 +105,7 @@ export async function bringBack(client: EnsClient, ids: string[], opts: WaitOpti
   const refusedIds = new Set(refused.map((f) => f.instanceId));
   const late = await waitForStatus(client, ids.filter((id) => live.has(id) && !refusedIds.has(id)), "Running", opts);
   const failed = new Set([...refused, ...late].map((f) => f.instanceId));
-  await clearStopMarks(client, ids.filter((id) => live.has(id) && !failed.has(id)));
+  await unmark(ids.filter((id) => live.has(id) && !failed.has(id)));
   return {
     problems: [...refused, ...late],
     cameBack: ids.filter((id) => live.has(id) && live.get(id)!.Status !== "Running" && !failed.has(id)),

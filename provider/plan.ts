@@ -28,13 +28,19 @@ export interface PlanInput {
   /** Most instances of one EnsRegionId stopped at once; unset = no limit per region. */
   maxStoppedPerRegion?: number;
   /**
-   * Owner tags (resource ID) of the instances the plan would adopt, re-key or detach; absent = unowned. Without
-   * `resourceId` ownership is not considered.
+   * Instances on which another owner's claim stands (protocol rule 2): instance → owner. Without it (preview's plan
+   * before tags are read) ownership is not considered.
    */
   owners?: ReadonlyMap<string, string>;
-  /** The resource planning; its own tag marks an instance as its own. */
-  resourceId?: string;
-  /** Take bindings owned by another resource (explicit input). */
+  /** Instances whose owner tag is this resource's: not adopted, already its own. */
+  claimed?: ReadonlySet<string>;
+  /** Instances with another owner's claim that no longer stands: replaced, with a warning. */
+  stale?: readonly { instanceId: string; owner: string }[];
+  /** Instances tagged as this resource's in a form to write anew (legacy resource ID, the old key of a rotation). */
+  rewrite?: readonly string[];
+  /** Instances another resource took over from this one before (state): still left to their owner while it holds them. */
+  yielded?: readonly string[];
+  /** Take bindings owned by another resource (explicit input), for instances this resource did not have. */
   takeOwnership?: boolean;
 }
 
@@ -90,6 +96,12 @@ export interface Plan {
   adoptedUnowned: string[];
   /** Instances to let go of that another resource owns now: not detached, only dropped from this resource. */
   leftToOwner: { instanceId: string; owner: string }[];
+  /** Desired instances this resource had (bound or yielded) that another resource owns now: left to it (a takeover is final). */
+  yielded: { instanceId: string; owner: string }[];
+  /** Stale claims of other owners on instances this plan binds or keeps: replaced. */
+  staleOwners: { instanceId: string; owner: string }[];
+  /** This resource's own tags to write anew. */
+  rewriteOwners: string[];
 }
 
 export function planBinding(input: PlanInput): Plan {
@@ -97,13 +109,13 @@ export function planBinding(input: PlanInput): Plan {
   const attached = new Set(input.attached);
   const plan: Plan = {
     batches: [], rolling: { instances: [], maxStopped: input.maxStoppedInstances, maxStoppedPerRegion: input.maxStoppedPerRegion, regions: [] }, alreadyAttached: [], alreadyDetached: [], replacesKey: [], missing: [], blockedRunning: [], unready: [],
-    ownedElsewhere: [], takenOver: [], adoptedUnowned: [], leftToOwner: [],
+    ownedElsewhere: [], takenOver: [], adoptedUnowned: [], leftToOwner: [], yielded: [], staleOwners: [], rewriteOwners: [],
   };
-  // Another resource's tag on an instance that carries a key pair: that binding is not ours to change.
-  const otherOwner = (id: string) => {
-    const owner = input.resourceId === undefined ? undefined : input.owners?.get(id);
-    return owner !== undefined && owner !== input.resourceId ? owner : undefined;
-  };
+  // Another resource's standing claim: that binding is not ours to change.
+  const otherOwner = (id: string) => input.owners?.get(id);
+  const hadBefore = new Set([...input.attached, ...(input.yielded ?? [])]);
+  const stale = new Map((input.stale ?? []).map((s) => [s.instanceId, s.owner]));
+  const rewrite = new Set(input.rewrite ?? []);
 
   const toAttach: string[] = [];
   for (const id of desired) {
@@ -112,15 +124,21 @@ export function planBinding(input: PlanInput): Plan {
       plan.missing.push(id);
       continue;
     }
-    const owner = live.keyPairName ? otherOwner(id) : undefined;
+    const owner = otherOwner(id);
+    if (owner && hadBefore.has(id)) {
+      plan.yielded.push({ instanceId: id, owner });
+      continue;
+    }
     if (owner && !input.takeOwnership) {
       plan.ownedElsewhere.push({ instanceId: id, owner });
       continue;
     }
     if (owner) plan.takenOver.push({ instanceId: id, owner });
+    if (stale.has(id)) plan.staleOwners.push({ instanceId: id, owner: stale.get(id)! });
+    if (rewrite.has(id)) plan.rewriteOwners.push(id);
     if (live.keyPairName === input.keyPairName) {
       plan.alreadyAttached.push(id);
-      if (!owner && !attached.has(id) && input.resourceId !== undefined && !input.owners?.has(id)) plan.adoptedUnowned.push(id);
+      if (!owner && !attached.has(id) && input.owners !== undefined && !input.claimed?.has(id)) plan.adoptedUnowned.push(id);
     } else {
       if (live.keyPairName) plan.replacesKey.push({ instanceId: id, keyPairName: live.keyPairName });
       toAttach.push(id);

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { countingCalls, EnsClient, KeyPair, KeyPairRef } from "./ens";
 import { tracked } from "./engine";
-import { converge, Operation, Outcome, union } from "./converge";
+import { Before, converge, Operation, Outcome, union } from "./converge";
 import { BindingKey } from "./execute";
+import { identityOf } from "./protocol";
 import { list, Reporter, reporterFor } from "./report";
 import { ConfigSource, getClient, useStackConfig } from "./settings";
 import { AttachmentInputs, checkInputs, DEFAULTS } from "./validate";
@@ -17,6 +18,8 @@ export interface AttachmentOutputs extends AttachmentInputs {
   keyPairName: string;
   /** What ENS really has bound now (after partial failures or drift this differs from instanceIds). */
   attachedInstanceIds: string[];
+  /** Instances asked for that another resource took over (takeOwnership, or a concurrent run won): left to it. */
+  yieldedInstanceIds: string[];
 }
 
 type Props = Record<string, any>;
@@ -62,14 +65,15 @@ function sayDone(props: Props, out: Reporter, counts: Outcome["counts"], failed:
 async function createAttachment(inputs: Props) {
   const { client, key } = await prepare(inputs);
   const id = `${key.KeyPairId}:att-${randomBytes(4).toString("hex")}`;
-  const attached = await convergeOrThrow(client, key, inputs, [], id, "create");
-  return { id, outs: outputs(inputs, key, attached) };
+  const { attached, yielded } = await convergeOrThrow(client, key, inputs, { attached: [], yielded: [] }, id, "create");
+  return { id, outs: outputs(inputs, key, attached, yielded) };
 }
 
 async function updateAttachment(id: string, olds: Props, news: Props) {
   const { client, key } = await prepare(news);
-  const attached = await convergeOrThrow(client, key, news, olds.attachedInstanceIds ?? [], id, "update");
-  return { outs: outputs(news, key, attached) };
+  const before = { attached: olds.attachedInstanceIds ?? [], yielded: olds.yieldedInstanceIds ?? [] };
+  const { attached, yielded } = await convergeOrThrow(client, key, news, before, id, "update");
+  return { outs: outputs(news, key, attached, yielded) };
 }
 
 /**
@@ -92,7 +96,8 @@ async function deleteAttachment(id: string, props: Props): Promise<void> {
     warn(`key pair ${props.keyPairId} was deleted in ENS while bound: ${carrying.length} instance(s) still carry its name ${props.keyPairName}; detaching by name`);
     key = { ref: { keyPairName: props.keyPairName }, name: props.keyPairName };
   }
-  const { reasons, counts } = await converge(client, key, { ...(props as AttachmentInputs), instanceIds: [] }, touched, id, "delete", { log, warn });
+  const me = identityOf(props, id, found?.KeyPairId ?? props.keyPairId);
+  const { reasons, counts } = await converge(client, key, { ...(props as AttachmentInputs), instanceIds: [] }, { attached: touched, yielded: [] }, me, "delete", { log, warn });
   sayDone(props, { log, warn }, counts, reasons.length);
   if (reasons.length) {
     throw new Error(`could not detach key pair ${key.name} from ${reasons.length} instance(s); the resource stays in the stack, run pulumi destroy again:\n${reasons.join("\n")}`);
@@ -117,10 +122,10 @@ export async function read(id: string, props: Props): Promise<{ id: string; prop
   const attachedInstanceIds = [...live.values()].filter((i) => i.KeyPairName === key.KeyPairName).map((i) => i.InstanceId).sort();
   if (!imported) {
     // Refresh: only outputs change; the inputs the program gave stay as they are.
-    return { id, props: { ...props, keyPairId: key.KeyPairId, keyPairName: key.KeyPairName, attachedInstanceIds } };
+    return { id, props: { ...props, keyPairId: key.KeyPairId, keyPairName: key.KeyPairName, attachedInstanceIds, yieldedInstanceIds: props.yieldedInstanceIds ?? [] } };
   }
   const inputs = { keyPairId: key.KeyPairId, instanceIds: wanted, ...DEFAULTS };
-  return { id: `${key.KeyPairId}:att-${randomBytes(4).toString("hex")}`, props: outputs(inputs, key, attachedInstanceIds), inputs };
+  return { id: `${key.KeyPairId}:att-${randomBytes(4).toString("hex")}`, props: outputs(inputs, key, attachedInstanceIds, []), inputs };
 }
 
 /**
@@ -160,21 +165,22 @@ async function prepare(inputs: Props): Promise<{ client: EnsClient; key: KeyPair
 }
 
 /** Converges; per-instance failures become the partial-state error the Node dynamic provider host understands. */
-async function convergeOrThrow(client: EnsClient, key: KeyPair, inputs: Props, attachedBefore: string[], id: string, op: Operation): Promise<string[]> {
+async function convergeOrThrow(client: EnsClient, key: KeyPair, inputs: Props, before: Before, id: string, op: Operation): Promise<{ attached: string[]; yielded: string[] }> {
   const out: Reporter = reporterFor(inputs);
-  const { attached, reasons, counts } = await converge(client, { ref: { keyPairId: key.KeyPairId }, name: key.KeyPairName }, inputs as AttachmentInputs, attachedBefore, id, op, out);
+  const me = identityOf(inputs, id, key.KeyPairId);
+  const { attached, yielded, reasons, counts } = await converge(client, { ref: { keyPairId: key.KeyPairId }, name: key.KeyPairName }, inputs as AttachmentInputs, before, me, op, out);
   sayDone(inputs, out, counts, reasons.length);
   if (reasons.length) {
-    const props = { ...outputs(inputs, key, attached), [PROVIDER_KEY]: inputs[PROVIDER_KEY] };
+    const props = { ...outputs(inputs, key, attached, yielded), [PROVIDER_KEY]: inputs[PROVIDER_KEY] };
     // The state records `properties`: what is really bound.
     throw Object.assign(new Error(`${reasons.length} instance operation(s) failed:\n${reasons.join("\n")}`), { id, properties: props, reasons });
   }
-  return attached;
+  return { attached, yielded };
 }
 
-function outputs(inputs: Props, key: KeyPair, attachedInstanceIds: string[]): AttachmentOutputs {
-  // __attachmentName (the resource's name, from the SDK) is kept so that delete and read can name the resource too.
-  return stripUndefined({ ...pickInputs(inputs), __attachmentName: inputs.__attachmentName, keyPairId: key.KeyPairId, keyPairName: key.KeyPairName, attachedInstanceIds }) as AttachmentOutputs;
+function outputs(inputs: Props, key: KeyPair, attachedInstanceIds: string[], yieldedInstanceIds: string[]): AttachmentOutputs {
+  // __attachmentName and __owner (from the SDK) are kept so that delete and read name the resource and know its owner.
+  return stripUndefined({ ...pickInputs(inputs), __attachmentName: inputs.__attachmentName, __owner: inputs.__owner, keyPairId: key.KeyPairId, keyPairName: key.KeyPairName, attachedInstanceIds, yieldedInstanceIds }) as AttachmentOutputs;
 }
 
 function pickInputs(p: Props): AttachmentInputs {

@@ -1,17 +1,18 @@
 import { failAll, record, runBatch } from "./bind";
 import { EnsClient, EnsError } from "./ens";
 import type { ActionFailure, BindingKey, ExecuteOptions, ExecutionResult } from "./execute";
-import { bringBack, changePower, InstanceFailure, markLifetimeMs } from "./instances";
-import { markOrDrop, unmark } from "./marking";
+import { bringBack, changePower, InstanceFailure } from "./instances";
 import { asEnsError, GONE_CODE, goneFailure } from "./observe";
 import { Batch, Rolling } from "./plan";
-import { afterPoll, Bounds, isIdle, nextStep, Phase, POLLED, Step, WindowItem, windowCounts } from "./schedule";
+import { afterPoll, Bounds, DOWN, isIdle, nextStep, Phase, POLLED, Step, WindowItem, windowCounts } from "./schedule";
+import { claimSettleMs, claimTag, downElsewhere, findLeases, isMine, LEASE_TAG, leaseLifetimeMs, leaseTag, ofRun, readTags, registerWindow, sortLeases, tagEach, untagIf } from "./protocol";
 
 /**
  * The rolling window's executor: poll (DescribeInstances, 100 IDs a call, only the instances in flight), ask the
- * scheduler (schedule.ts), act, and again. Every instance is marked before it is stopped and unmarked once it runs
- * again; whatever this run may have stopped and not seen Running again is started in the finally, even on errors.
- * Outcomes come from what ENS shows (changePower and runBatch confirm every failure by observation).
+ * scheduler (schedule.ts), act, and again. Before an instance is stopped, this run takes it under the protocol
+ * (protocol/index.ts): lease, and for an attach the owner claim, read back; the lease is renewed while the run works
+ * and removed once the instance runs again. Whatever this run may have stopped and not seen Running again is started
+ * in the finally, even on errors. Outcomes come from what ENS shows (changePower and runBatch confirm every failure).
  */
 
 /** Phases that end by themselves (a poll, a call or a restart under way): while any is present, slots may free. */
@@ -19,8 +20,10 @@ const IN_FLIGHT: ReadonlySet<Phase> = new Set<Phase>(["stopping", "stopped", "bo
 
 /** At most one progress line this often. */
 const PROGRESS_EVERY_MS = 5000;
-/** Crash marks of instances running again are removed in calls of this many (UntagResources takes 50). */
+/** Leases of instances running again are removed in calls of this many (UntagResources takes 50). */
 const UNMARK_BATCH = 50;
+/** How often the window reads other runs' leases, which count against its bounds. */
+const FLEET_REFRESH_MS = 5000;
 
 export async function roll(client: EnsClient, key: BindingKey, rolling: Rolling, opts: ExecuteOptions, result: ExecutionResult): Promise<void> {
   if (rolling.instances.length) await new Window(client, key, rolling, opts, result).run();
@@ -41,6 +44,14 @@ class Window {
   private logged = false;
   /** Restarts of instances given up on, under way (they count against the bounds until they are over). */
   private restarts: Promise<void>[] = [];
+  /** Under this run's lease (written and not removed yet): renewed while the run works. */
+  private leased = new Set<string>();
+  private lastRenew = Date.now();
+  /** Instances under other runs' live leases, with their regions; read every FLEET_REFRESH_MS. */
+  private foreign = new Map<string, string>();
+  private lastFleetRead = 0;
+  private readonly regionOf = new Map<string, string>();
+  private readonly fleet = registerWindow(() => this.items.filter((i) => DOWN.has(i.phase)).map((i) => [i.instanceId, i.region] as [string, string]));
 
   constructor(
     private readonly client: EnsClient,
@@ -62,9 +73,10 @@ class Window {
       for (;;) {
         const roundStart = Date.now();
         await this.poll();
+        await this.renewAndRead();
         const flush = this.toUnmark.length >= UNMARK_BATCH ? this.flushMarks() : Promise.resolve();
         let asked = false;
-        for (let step = nextStep(this.items, this.bounds, this.mayStopMore); !isIdle(step); step = nextStep(this.items, this.bounds, this.mayStopMore)) {
+        for (let step = this.next(); !isIdle(step); step = this.next()) {
           if (step.stop.length && !asked && this.opts.stillWanted) {
             asked = true;
             if (!(await this.opts.stillWanted())) {
@@ -88,6 +100,33 @@ class Window {
       this.abandon(asEnsError(e, "DescribeInstances"));
     } finally {
       await this.wrapUp();
+    }
+  }
+
+  private next(): Step {
+    return nextStep(this.items, this.bounds, this.mayStopMore, downElsewhere(this.fleet.self, this.foreign, new Set(this.byId.keys())));
+  }
+
+  /**
+   * Renews this run's leases at a third of their lifetime, and reads the other runs' leases (whose instances count
+   * against the bounds) every few seconds. Neither failing stops the run: a lease that could not be renewed may
+   * expire, and then another run may start its instance (the window then sees it Running and reports it).
+   */
+  private async renewAndRead(): Promise<void> {
+    const now = Date.now();
+    if (this.leased.size && now - this.lastRenew > leaseLifetimeMs() / 3) {
+      this.lastRenew = now;
+      await tagEach(this.client, [...this.leased], [leaseTag(this.opts.lease)]).catch(() => undefined);
+    }
+    if (now - this.lastFleetRead < FLEET_REFRESH_MS) return;
+    this.lastFleetRead = now;
+    try {
+      const live = sortLeases(await findLeases(this.client), this.opts.lease.me, this.opts.lease.run, now).live.map((f) => f.instanceId);
+      const unknown = live.filter((id) => !this.regionOf.has(id) && !this.byId.has(id));
+      if (unknown.length) for (const [id, i] of await this.client.describeInstancesById(unknown)) this.regionOf.set(id, i.EnsRegionId ?? "");
+      this.foreign = new Map(live.filter((id) => !this.byId.has(id)).map((id) => [id, this.regionOf.get(id) ?? ""]));
+    } catch {
+      // Keep the last view: the bounds are then counted with what was known.
     }
   }
 
@@ -122,11 +161,11 @@ class Window {
     this.restart(seen.filter((t) => t.to === "held").map((t) => t.instanceId));
   }
 
-  /** Marks, then stops. A mark that cannot be written stops nothing: those instances fail, and nothing new is stopped. */
+  /** Takes the instances under the protocol, then stops those it got. What could not be taken is not stopped. */
   private async stop(ids: string[]): Promise<void> {
     if (!ids.length) return;
     for (const id of ids) this.byId.get(id)!.phase = "stopping";
-    const marked = await this.mark(ids);
+    const marked = await this.take(ids);
     if (!marked.length) return;
     let refused: InstanceFailure[];
     try {
@@ -140,23 +179,84 @@ class Window {
       return;
     }
     // A refusal may still have stopped it (an answer lost, ENS unreadable right after): looked at again and started
-    // if need be, its mark removed only once it runs; never dropped.
+    // if need be, its lease removed only once it runs; never dropped.
     for (const f of refused) this.result.failures.push({ ...f, action: "StopInstances" });
     this.restart(refused.map((f) => f.instanceId));
     const now = Date.now();
     for (const id of marked) if (this.byId.get(id)!.phase === "stopping") this.since.set(id, now);
   }
 
-  /** The crash marks: instances ENS no longer knows fail alone; if the others cannot be marked, nothing new is stopped. */
-  private async mark(ids: string[]): Promise<string[]> {
-    const { marked, gone, error } = await markOrDrop(this.client, ids, this.opts.resourceId, markLifetimeMs(this.opts.stopTimeoutMs));
-    for (const id of gone) this.goneBeforeBinding(this.byId.get(id)!, goneFailure(id));
-    if (!error) return marked;
-    const rest = ids.filter((id) => !gone.includes(id));
-    for (const f of failAll(rest, error)) this.fail(this.byId.get(f.instanceId)!, "skipped", { ...f, action: "StopInstances" });
-    this.toUnmark.push(...rest); // some calls of the mark may have gone through
-    this.halt(error.message);
+  /**
+   * Read, write, wait, read (protocol/index.ts, rule 3): instances another run claimed or holds since the plan are
+   * lost to it; the others get this run's lease (and, to attach, its claim), then are read back after the settle
+   * time. An instance that cannot take the tags fails alone; one ENS no longer knows is gone.
+   */
+  private async take(ids: string[]): Promise<string[]> {
+    const { lease, expectedOwner } = this.opts;
+    let before;
+    try {
+      before = await readTags(this.client, ids);
+    } catch (e) {
+      return this.untaken(ids, asEnsError(e, "ListTagResources"));
+    }
+    const free: string[] = [];
+    for (const id of ids) {
+      const t = before.get(id);
+      const owner = t?.owner && !isMine(t.owner, lease.me) ? t.owner.owner : undefined;
+      const leasedBy = t?.lease && !ofRun(lease)(t.lease) && (t.lease.expiresAtMs ?? Infinity) > Date.now() ? t.lease.owner : undefined;
+      if (owner !== undefined && owner !== expectedOwner(id)) this.lose(id, owner);
+      else if (leasedBy !== undefined) this.fail(this.byId.get(id)!, "skipped", { instanceId: id, action: this.byId.get(id)!.action, code: "HeldByAnotherRun", message: `a run of ${leasedBy} holds it now (lease tag ${LEASE_TAG}); run pulumi up again once that run is over` });
+      else free.push(id);
+    }
+    const attach = free.filter((id) => this.byId.get(id)!.action === "AttachKeyPair");
+    const detach = free.filter((id) => this.byId.get(id)!.action === "DetachKeyPair");
+    const refused = [
+      ...(attach.length ? await tagEach(this.client, attach, [leaseTag(lease), claimTag(lease.me, this.opts.claimFreshMs)]) : []),
+      ...(detach.length ? await tagEach(this.client, detach, [leaseTag(lease)]) : []),
+    ];
+    // Whether a refused instance is gone, ENS shows (one look): a detach of a released instance is done.
+    const known = refused.length ? await this.client.describeInstancesById(refused.map((f) => f.instanceId)).catch(() => undefined) : undefined;
+    for (const f of refused) {
+      const it = this.byId.get(f.instanceId)!;
+      if (known && !known.has(f.instanceId)) this.goneBeforeBinding(it, goneFailure(f.instanceId));
+      else this.fail(it, "skipped", { ...f, action: it.action, message: `could not take the tags the provider needs before stopping it (${f.message}); not stopped, not bound` });
+    }
+    const written = free.filter((id) => !refused.some((f) => f.instanceId === id));
+    for (const id of written) this.leased.add(id);
+    if (!written.length) return [];
+    await new Promise((r) => setTimeout(r, claimSettleMs()));
+    let after;
+    try {
+      after = await readTags(this.client, written);
+    } catch (e) {
+      this.toUnmark.push(...written);
+      return this.untaken(written, asEnsError(e, "ListTagResources"));
+    }
+    const got: string[] = [];
+    for (const id of written) {
+      const t = after.get(id);
+      const ownerOk = this.byId.get(id)!.action === "DetachKeyPair" || isMine(t?.owner, lease.me);
+      if (ofRun(lease)(t?.lease) && ownerOk) got.push(id);
+      else {
+        this.toUnmark.push(id);
+        this.lose(id, t?.owner && !isMine(t.owner, lease.me) ? t.owner.owner : t?.lease?.owner ?? "another run");
+      }
+    }
+    return got;
+  }
+
+  /** Tags could not be read or written: nothing of these is stopped, and nothing new. */
+  private untaken(ids: string[], err: EnsError): string[] {
+    for (const f of failAll(ids, err)) this.fail(this.byId.get(f.instanceId)!, "skipped", { ...f, action: this.byId.get(f.instanceId)!.action });
+    this.halt(err.message);
     return [];
+  }
+
+  /** Another run claimed the instance since this run planned: left to it, reported, never bound by this run. */
+  private lose(id: string, winner: string): void {
+    const it = this.byId.get(id)!;
+    this.result.lost.push({ instanceId: id, owner: winner });
+    this.fail(it, "skipped", { instanceId: id, action: it.action, code: "ClaimedByAnotherRun", message: `${winner} claimed it while this run was under way: left to it, not bound by this run` });
   }
 
   private async bind(b: Batch): Promise<void> {
@@ -191,7 +291,9 @@ class Window {
    * bring back (lost) hold the slots, and nothing will free them.
    */
   private stalled(): boolean {
-    return this.items.some((i) => i.phase === "queued") && !this.items.some((i) => IN_FLIGHT.has(i.phase));
+    // Slots held by other windows or other runs free up as they go on (their leases expire at the latest).
+    const elsewhere = downElsewhere(this.fleet.self, this.foreign, new Set(this.byId.keys())).size;
+    return this.items.some((i) => i.phase === "queued") && !this.items.some((i) => IN_FLIGHT.has(i.phase)) && elsewhere === 0;
   }
 
   /** Nothing in flight, and nothing more to stop (or no more stops allowed). */
@@ -214,6 +316,7 @@ class Window {
     this.restart(this.items.filter((i) => ["stopping", "stopped", "bound", "starting"].includes(i.phase)).map((i) => i.instanceId));
     await Promise.all(this.restarts);
     await this.flushMarks();
+    this.fleet.done();
     this.progress(true);
   }
 
@@ -227,7 +330,7 @@ class Window {
     for (const id of ids) this.byId.get(id)!.phase = "held";
     const waits = { timeoutMs: this.opts.stopTimeoutMs, pollIntervalMs: this.opts.pollIntervalMs, onProgress: this.opts.log };
     this.restarts.push(
-      bringBack(this.client, ids, waits)
+      bringBack(this.client, ids, waits, (back) => this.unmark(back))
         .catch((e) => ({ problems: failAll(ids, asEnsError(e, "StartInstances")), cameBack: [] as string[], unknown: [] as string[] }))
         .then(({ problems, cameBack, unknown }) => {
           const failed = new Map(problems.map((f) => [f.instanceId, f]));
@@ -246,7 +349,18 @@ class Window {
   private async flushMarks(): Promise<void> {
     const ids = this.toUnmark;
     this.toUnmark = [];
-    await unmark(this.client, ids, this.opts.log);
+    await this.unmark(ids);
+  }
+
+  /** Removes this run's leases (only where the lease is still this run's), without failing the run. */
+  private async unmark(ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    try {
+      await untagIf(this.client, ids, LEASE_TAG, (_, t) => ofRun(this.opts.lease)(t.lease));
+      for (const id of ids) this.leased.delete(id);
+    } catch (e) {
+      this.opts.log(`could not remove the lease (${LEASE_TAG}) of ${ids.length} running instance(s): ${(e as Error).message}; it expires, and the next run removes it`);
+    }
   }
 
   /** ENS no longer knows the instance before it was bound: a detach is done, an attach fails naming it. */

@@ -52,18 +52,21 @@ export interface Step {
 export const isIdle = (s: Step): boolean => !s.stop.length && !s.bind.length && !s.start.length;
 
 /**
- * The next actions. `mayStopMore` false (the engine is gone, or an earlier step failed as a whole) stops nothing new;
+ * The next actions. `elsewhere` (instance → region) is what other windows and other runs hold down now: it counts
+ * against the bounds like this window's own. `mayStopMore` false (the engine is gone, or an earlier step failed as a whole) stops nothing new;
  * what is in flight still gets bound and started. Queued instances are taken in order (the plan interleaves
  * regions), skipping those whose region is at its bound, so a region with free slots is never held up by one without.
  */
-export function nextStep(items: readonly WindowItem[], bounds: Bounds, mayStopMore: boolean): Step {
+export function nextStep(items: readonly WindowItem[], bounds: Bounds, mayStopMore: boolean, elsewhere: ReadonlyMap<string, string> = new Map()): Step {
   const down = new Map<string, number>();
   let total = 0;
-  for (const it of items) {
-    if (!DOWN.has(it.phase)) continue;
+  const count = (region: string) => {
     total++;
-    down.set(it.region, (down.get(it.region) ?? 0) + 1);
-  }
+    down.set(region, (down.get(region) ?? 0) + 1);
+  };
+  for (const it of items) if (DOWN.has(it.phase)) count(it.region);
+  // Down in other windows of this process and under other runs' live leases: the bounds hold for the fleet.
+  for (const region of elsewhere.values()) count(region);
   const stop: string[] = [];
   const perRegion = bounds.maxStoppedPerRegion ?? Infinity;
   if (mayStopMore) {

@@ -12,7 +12,7 @@ export const DEFAULTS = { stopInstances: false, maxStoppedInstances: 30, forceSt
  */
 export const INPUT_FIELDS: string[] = ["keyPairId", "keyPairName", "instanceIds", "stopInstances", "maxStoppedInstances", "forceStop", "stopTimeoutSeconds", "takeOwnership", "maxStoppedPerRegion"];
 /** Outputs of the resource: given as inputs they are refused with a hint of their own. */
-const OUTPUT_ONLY_FIELDS = ["attachedInstanceIds"];
+const OUTPUT_ONLY_FIELDS = ["attachedInstanceIds", "yieldedInstanceIds"];
 
 /** Inputs after check: defaults applied, instance IDs unique. */
 export interface AttachmentInputs {

@@ -11,6 +11,9 @@ export async function providerOnEmulator(opts: EmulatorOptions = {}) {
     ALIBABA_CLOUD_ACCESS_KEY_SECRET: emu.accessKeySecret,
     ENS_POLL_INTERVAL_MS: "20",
     ENS_CALLS_PER_SECOND: "1000",
+    ENS_CLAIM_SETTLE_MS: "5",
+    // The old bound of about 30 s of retries: tests of spent retries stay short (the default is minutes).
+    ENS_RETRY_DEADLINE_SECONDS: "30",
   });
   const logs: string[] = [];
   setLogger({ info: (l) => logs.push(l), warn: (l) => logs.push(`warning: ${l}`) });

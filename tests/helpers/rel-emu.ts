@@ -1,6 +1,6 @@
 /** Observing the emulator from reliability tests: what is bound, what was called, which faults were injected. */
 import { Faults, JournalEntry, RunningEmulator } from "../../emulator";
-import { STOP_MARK } from "../../provider/instances";
+import { LEASE_TAG as STOP_MARK } from "../../provider/protocol";
 
 export const MUTATING_ACTIONS = ["AttachKeyPair", "DetachKeyPair", "StopInstances", "StartInstances", "StopInstance", "StartInstance", "TagResources", "UntagResources", "DeleteKeyPairs", "CreateKeyPair", "ImportKeyPair"];
 

@@ -85,7 +85,7 @@ describe("adoption, conflicts and idempotence", () => {
     const { id, outs } = await env.provider.create(await checked(env, { keyPairId: key.keyPairId, instanceIds: ids }));
     expect(env.calls("AttachKeyPair")).toHaveLength(0);
     expect(outs.attachedInstanceIds).toEqual([...ids].sort());
-    expect(env.logs.some((l) => l.includes("40 instance(s) already carry fleet-key"))).toBe(true);
+    expect(env.logs.some((l) => l.includes("adopting 40 instance(s) that already carry fleet-key and have no owner"))).toBe(true);
     await env.provider.delete(id, outs);
   });
 

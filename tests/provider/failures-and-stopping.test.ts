@@ -1,5 +1,5 @@
 import { EnsClient } from "../../provider/ens";
-import { STOP_MARK } from "../../provider/instances";
+import { LEASE_TAG as STOP_MARK, leaseValue } from "../../provider/protocol";
 import { checked, instanceIds, keyOf, providerOnEmulator, ProviderEnv } from "../helpers/provider-env";
 
 let env: ProviderEnv;
@@ -72,10 +72,13 @@ describe("per-instance failures", () => {
 });
 
 describe("refusals before any change", () => {
-  it("running instances without stopInstances: one error listing them and naming stopInstances, no AttachKeyPair", async () => {
+  it("running instances without stopInstances: check (so preview) fails naming them and stopInstances; create refuses too, no AttachKeyPair", async () => {
     const ids = instanceIds(201, 3);
     env.emu.world.setInstanceStatus(ids[1], "Running");
-    const err = await env.provider.create(await checked(env, { keyPairId: key.keyPairId, instanceIds: ids })).then(() => undefined, (e: Error) => e);
+    const checkedRunning = await env.provider.check({}, { __provider: "P", keyPairId: key.keyPairId, instanceIds: ids });
+    expect(checkedRunning.failures).toEqual([{ property: "stopInstances", reason: expect.stringContaining(`1 instance(s) to bind or unbind are Running (${ids[1]})`) }]);
+    expect(checkedRunning.failures[0].reason).toContain("set stopInstances: true");
+    const err = await env.provider.create(checkedRunning.inputs).then(() => undefined, (e: Error) => e);
     expect(err?.message).toContain(`1 instance(s) are Running`);
     expect(err?.message).toContain(ids[1]);
     expect(err?.message).toContain("stopInstances: true");
@@ -165,7 +168,7 @@ describe("stop first", () => {
 });
 
 describe("a fault mid-way loses nothing", () => {
-  it("when the stop-first part fails as a whole, the state keeps what the full batches bound and nothing stays stopped", async () => {
+  it("when ENS refuses every tag call, nothing is bound or stopped (claims come first), each instance is named, and the state records nothing", async () => {
     // 30 stopped instances fill one batch that needs no stop; the 10 running ones go through the rolling window.
     const stopped = instanceIds(371, 30);
     const runningOnes = instanceIds(341, 10);
@@ -176,10 +179,11 @@ describe("a fault mid-way loses nothing", () => {
     env.emu.setFaults({ errorRate: 1, actions: ["TagResources"] });
     const err = await env.provider.create(inputs).then(() => undefined, (e) => e);
     env.emu.setFaults({});
-    expect(err.properties.attachedInstanceIds).toEqual([...stopped].sort());
-    expect(err.reasons).toHaveLength(runningOnes.length);
-    expect(err.reasons.every((r: string) => /: StopInstances failed: ServiceUnavailable: /.test(r))).toBe(true);
+    expect(err.properties.attachedInstanceIds).toEqual([]);
+    expect(err.reasons).toHaveLength(stopped.length + runningOnes.length);
+    expect(err.reasons.every((r: string) => /: AttachKeyPair failed: ServiceUnavailable: .*(owner tag|take the tags)/.test(r))).toBe(true);
     expect(env.calls("StopInstances")).toHaveLength(0);
+    expect(env.calls("AttachKeyPair")).toHaveLength(0);
     expect(statusOf(runningOnes).every((s) => s === "Running")).toBe(true);
     await env.provider.delete(err.id, err.properties);
   }, 120000);
@@ -203,13 +207,14 @@ describe("crash marks", () => {
     const ids = instanceIds(361, 6);
     // What a run killed between StopInstances and StartInstances leaves behind: marked, stopped instances.
     const client = new EnsClient({ endpoint: env.emu.url, credentials: { accessKeyId: env.emu.accessKeyId, accessKeySecret: env.emu.accessKeySecret } });
-    await client.tagResources(ids, [{ Key: STOP_MARK, Value: `${key.keyPairId}:att-deadbeef` }]);
+    // The lease of a run of this resource (same owner name) that is over: a killed create had another resource ID.
+    await client.tagResources(ids, [{ Key: STOP_MARK, Value: leaseValue("0000dead", "proj/dev/crashy", Date.now() + 600_000) }]);
     for (const id of ids) env.emu.world.setInstanceStatus(id, "Stopped");
-    const { id, outs } = await env.provider.create(await checked(env, { keyPairId: key.keyPairId, instanceIds: ids, stopInstances: true }));
+    const { id, outs } = await env.provider.create(await checked(env, { __owner: "proj/dev/crashy", keyPairId: key.keyPairId, instanceIds: ids, stopInstances: true }));
     expect(outs.attachedInstanceIds).toHaveLength(6);
     expect(statusOf(ids).every((s) => s === "Running")).toBe(true);
     expect(env.emu.state().instances.filter((i) => ids.includes(i.instanceId)).every((i) => !(STOP_MARK in i.tags))).toBe(true);
-    expect(env.logs.some((l) => l.includes("6 instance(s) were left stopped by an interrupted run"))).toBe(true);
+    expect(env.logs.some((l) => l.includes("6 instance(s) an interrupted run of this resource left stopped"))).toBe(true);
     await env.provider.delete(id, { ...outs });
   });
 

@@ -19,7 +19,9 @@ it("check of a create names the resource and says the plan: attach, adopt, stop,
   const ids = instanceIds(1, 40);
   env.emu.world.setInstanceKey(ids[0], "say-key");
   env.emu.world.setInstanceStatus(ids[1], "Running");
-  await checked(env, { __attachmentName: "web", keyPairId: key.keyPairId, instanceIds: ids });
+  const res = await env.provider.check({}, { __provider: "P", __attachmentName: "web", keyPairId: key.keyPairId, instanceIds: ids });
+  // Up would fail: preview fails too, naming the instance and the input to set.
+  expect(res.failures).toEqual([{ property: "stopInstances", reason: expect.stringContaining(`1 instance(s) to bind or unbind are Running (${ids[1]})`) }]);
   expect(env.logs).toEqual([
     `KeyPairAttachment 'web': plan: attach 39 (${ids.slice(2, 5).join(", ")} and 36 more) in 2 call(s); adopt 1 already bound; 1 instance(s) are Running (${ids[1]}) and stopInstances is false: this will fail unless they are stopped first`,
   ]);

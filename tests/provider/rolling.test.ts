@@ -1,7 +1,7 @@
 /** Stop-first as a rolling window, against the emulator: bounds (global and per region), marks, the engine going away. */
 import { EnsClient, EnsError } from "../../provider/ens";
 import { executePlan, ExecuteOptions } from "../../provider/execute";
-import { STOP_MARK } from "../../provider/instances";
+import { LEASE_TAG as STOP_MARK } from "../../provider/protocol";
 import { LiveInstance, planBinding } from "../../provider/plan";
 import { checked, instanceIds, keyOf, providerOnEmulator, ProviderEnv } from "../helpers/provider-env";
 
@@ -24,7 +24,7 @@ beforeEach(() => {
 const state = (ids: string[]) => env.emu.state().instances.filter((i) => ids.includes(i.instanceId));
 const listed = (params: Record<string, string>) =>
   params.InstanceIds?.startsWith("[") ? (JSON.parse(params.InstanceIds) as string[]) : (params.InstanceIds?.split(",") ?? Object.entries(params).filter(([k]) => k.startsWith("ResourceId.")).map(([, v]) => v));
-const opts = (more: Partial<ExecuteOptions> = {}): ExecuteOptions => ({ resourceId: "ssh-x:att-test", forceStop: false, stopTimeoutMs: 10_000, pollIntervalMs: 20, log: () => {}, ...more });
+const opts = (more: Partial<ExecuteOptions> = {}): ExecuteOptions => ({ lease: { run: "0000beef", me: { owner: "test/stack/roll", keyPairId: "ssh-x" } }, expectedOwner: () => undefined, claimFreshMs: 60_000, forceStop: false, stopTimeoutMs: 10_000, pollIntervalMs: 20, log: () => {}, ...more });
 /** A plan for `ids`, all Running, as converge builds it (regions from what ENS says). */
 const planFor = (ids: string[], maxStoppedInstances: number, maxStoppedPerRegion?: number) => {
   const regions = new Map(env.emu.state().instances.map((i) => [i.instanceId, i.ensRegionId]));

@@ -1,6 +1,6 @@
 import { EnsClient } from "../../provider/ens";
-import { STOP_MARK } from "../../provider/instances";
-import { OWNER_TAG } from "../../provider/ownership";
+import { LEASE_TAG as STOP_MARK } from "../../provider/protocol";
+import { OWNER_TAG, parseOwnerTag } from "../../provider/protocol";
 import { checked, instanceIds, keyOf, providerOnEmulator, ProviderEnv } from "../helpers/provider-env";
 import { summarize } from "../helpers/rel-summary";
 import { startWireProxy } from "../helpers/wire-proxy";
@@ -139,7 +139,7 @@ describe("ownership", () => {
   it("a binding owned by another resource is refused in check and create, taken over only with takeOwnership, and never detached by the old owner", async () => {
     const ids = instanceIds(201, 3);
     const first = await env.provider.create(await checked(env, { keyPairId: key.keyPairId, instanceIds: ids }));
-    expect(world().filter((i) => ids.includes(i.instanceId)).map((i) => i.tags[OWNER_TAG])).toEqual(ids.map(() => first.id));
+    expect(world().filter((i) => ids.includes(i.instanceId)).map((i) => parseOwnerTag(i.tags[OWNER_TAG]).owner)).toEqual(ids.map(() => first.id));
 
     const second = { keyPairId: key.keyPairId, instanceIds: [ids[0], ...instanceIds(211, 2)] };
     const checkedSecond = await env.provider.check({}, second);
@@ -156,7 +156,7 @@ describe("ownership", () => {
     expect(taking.failures).toEqual([]);
     const took = await env.provider.create({ ...taking.inputs, __provider: "P" });
     expect(env.logs).toContainEqual(expect.stringContaining(`taking over 1 instance(s) owned by another resource`));
-    expect(world().find((i) => i.instanceId === ids[0])!.tags[OWNER_TAG]).toBe(took.id);
+    expect(parseOwnerTag(world().find((i) => i.instanceId === ids[0])!.tags[OWNER_TAG] ?? "").owner).toBe(took.id);
 
     env.clearJournal();
     await env.provider.delete(first.id, first.outs);
@@ -173,7 +173,7 @@ describe("ownership", () => {
     for (const id of ids) env.emu.world.setInstanceKey(id, "truth-key");
     const { id, outs } = await env.provider.create(await checked(env, { keyPairId: key.keyPairId, instanceIds: ids }));
     expect(env.logs.filter((l) => l.startsWith("warning: adopting"))).toEqual([`warning: adopting 4 instance(s) that already carry truth-key and have no owner: ${ids.join(", ")}; this resource owns them from now on`]);
-    expect(world().filter((i) => ids.includes(i.instanceId)).every((i) => i.tags[OWNER_TAG] === id)).toBe(true);
+    expect(world().filter((i) => ids.includes(i.instanceId)).every((i) => parseOwnerTag(i.tags[OWNER_TAG] ?? "").owner === id)).toBe(true);
     // A state written before owner tags: the tags are not there, the binding is still this resource's.
     await client.untagResources(ids, [OWNER_TAG]);
     await env.provider.delete(id, outs);

@@ -1,0 +1,38 @@
+/**
+ * Stop limits for the fleet, not per resource. Every rolling window of this provider process registers the
+ * instances it holds down; leases of other runs (other stacks) read from ENS count too. A window's scheduler counts
+ * all of these against its own bounds, so two attachments with `maxStoppedPerRegion: 2` never put four instances of
+ * one city down together.
+ */
+
+export interface Down {
+  /** Instance → its EnsRegionId ("" when ENS did not say). */
+  readonly byInstance: ReadonlyMap<string, string>;
+}
+
+const windows = new Map<symbol, () => Iterable<[string, string]>>();
+
+/** Registers a window's instances that are down now (a function, read at each decision); returns the unregister. */
+export function registerWindow(down: () => Iterable<[string, string]>): { self: symbol; done: () => void } {
+  const self = Symbol("window");
+  windows.set(self, down);
+  return { self, done: () => windows.delete(self) };
+}
+
+/**
+ * Instances down elsewhere: in the other windows of this process, and under live leases of other runs (`leased`,
+ * instance → region), each counted once.
+ */
+export function downElsewhere(self: symbol, leased: ReadonlyMap<string, string>, mine: ReadonlySet<string>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [key, down] of windows) if (key !== self) for (const [id, region] of down()) out.set(id, region);
+  for (const [id, region] of leased) if (!mine.has(id)) out.set(id, region);
+  return out;
+}
+
+/** The effective concurrency of a window over `regions` regions: a line for preview. */
+export function concurrencyLine(maxStopped: number, perRegion: number | undefined, regions: number): string {
+  if (perRegion === undefined || regions === 0) return `at most ${maxStopped} at once`;
+  const byRegions = perRegion * regions;
+  return byRegions < maxStopped ? `at most ${byRegions} at once: ${perRegion} per region x ${regions} region(s)` : `at most ${maxStopped} at once, ${perRegion} per region`;
+}

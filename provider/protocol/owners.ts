@@ -1,0 +1,63 @@
+import { EnsClient } from "../ens";
+import { Tags } from "./tagging";
+import { OWNER_TAG, OwnerClaim, ownerTagValue, sameOwner } from "./tags";
+
+/** Who this resource is to the protocol: its owner name, the resource ID older tags used, the key it binds. */
+export interface Identity {
+  /** `<project>/<stack>/<resource name>` from the SDK; states written before carry none: the resource ID stands in. */
+  owner: string;
+  /** The resource ID: tags written before owner names carry it. */
+  legacyId?: string;
+  keyPairId: string;
+}
+
+export function identityOf(props: Record<string, any>, id: string | undefined, keyPairId: string): Identity {
+  const owner = typeof props.__owner === "string" && props.__owner ? props.__owner : id ?? "";
+  return { owner, legacyId: id, keyPairId };
+}
+
+/** The claim this resource writes: fresh (standing without its key on the instance) for `freshMs`. */
+export const claimTag = (me: Identity, freshMs: number, now = Date.now()) => ({ Key: OWNER_TAG, Value: ownerTagValue(me.keyPairId, me.owner, now + freshMs) });
+
+export const isMine = (claim: OwnerClaim | undefined, me: Identity): boolean => claim !== undefined && sameOwner(claim, me.owner, me.legacyId);
+
+export interface OwnerFacts {
+  /** Instances another owner's claim stands on: instance → owner. */
+  others: Map<string, string>;
+  /** Claims of other owners that no longer stand (their key is not on the instance, the claim is not fresh). */
+  stale: { instanceId: string; owner: string }[];
+  /** Claimed by this resource, in a form to write anew (the legacy resource ID, another key: a rotation). */
+  rewrite: string[];
+}
+
+/**
+ * Sorts the owner tags of instances by whose they are. Another owner's claim stands while the instance carries that
+ * owner's key pair, or while the claim is fresh (written before a binding call still under way); otherwise it is
+ * stale and this resource may replace it. `keyName` resolves a key pair ID to the name instances show.
+ */
+export async function sortOwners(tags: ReadonlyMap<string, Tags>, keyOf: (instanceId: string) => string | undefined, me: Identity, keyName: (keyPairId: string) => Promise<string | undefined>, now = Date.now()): Promise<OwnerFacts> {
+  const facts: OwnerFacts = { others: new Map(), stale: [], rewrite: [] };
+  for (const [id, t] of tags) {
+    const claim = t.owner;
+    if (!claim) continue;
+    if (isMine(claim, me)) {
+      if (claim.owner !== me.owner || claim.keyPairId !== me.keyPairId) facts.rewrite.push(id);
+      continue;
+    }
+    const carried = keyOf(id);
+    const fresh = claim.freshUntilMs !== undefined && claim.freshUntilMs > now;
+    const stands = fresh || (carried !== undefined && (claim.keyPairId === undefined || (await keyName(claim.keyPairId)) === carried));
+    if (stands) facts.others.set(id, claim.owner);
+    else facts.stale.push({ instanceId: id, owner: claim.owner });
+  }
+  return facts;
+}
+
+/** Key pair ID → name, one DescribeKeyPairs per distinct ID (a key pair ENS no longer lists: undefined). */
+export function keyNames(client: EnsClient): (keyPairId: string) => Promise<string | undefined> {
+  const cache = new Map<string, Promise<string | undefined>>();
+  return (keyPairId) => {
+    if (!cache.has(keyPairId)) cache.set(keyPairId, client.findKeyPair({ keyPairId }).then((k) => k?.KeyPairName));
+    return cache.get(keyPairId)!;
+  };
+}

@@ -1,0 +1,261 @@
+import { EnsClient } from "../../provider/ens";
+import { LEASE_TAG, leaseValue, OWNER_TAG, parseOwnerTag } from "../../provider/protocol";
+import { checked, instanceIds, keyOf, providerOnEmulator, ProviderEnv } from "../helpers/provider-env";
+import { startWireProxy } from "../helpers/wire-proxy";
+
+/**
+ * The multi-writer protocol (provider/protocol/index.ts), each rule through the provider as the engine drives it:
+ * check, diff, create / update / delete, a replacement as create-before-delete. Each test failed on the provider
+ * before the protocol (owner = resource ID, marks without runs, limits per resource).
+ */
+
+let env: ProviderEnv;
+let client: EnsClient;
+let keyA: { keyPairId: string; keyPairName: string };
+let keyB: { keyPairId: string; keyPairName: string };
+
+beforeAll(async () => {
+  env = await providerOnEmulator({ instances: 400, stopDelayMs: 20, startDelayMs: 20, regions: 2 });
+  env.emu.world.addKeyPair({ keyPairName: "key-a" });
+  env.emu.world.addKeyPair({ keyPairName: "key-b" });
+  keyA = keyOf(env.emu, "key-a");
+  keyB = keyOf(env.emu, "key-b");
+  client = new EnsClient({ endpoint: env.emu.url, credentials: { accessKeyId: env.emu.accessKeyId, accessKeySecret: env.emu.accessKeySecret } });
+});
+afterAll(() => env.close());
+beforeEach(() => {
+  env.clearJournal();
+  env.logs.length = 0;
+});
+
+const world = (ids: string[]) => env.emu.state().instances.filter((i) => ids.includes(i.instanceId));
+const ownerOf = (id: string) => {
+  const v = world([id])[0].tags[OWNER_TAG];
+  return v === undefined ? undefined : parseOwnerTag(v).owner;
+};
+const listed = (params: Record<string, string>): string[] =>
+  params.InstanceIds?.startsWith("[") ? JSON.parse(params.InstanceIds) : params.InstanceIds?.split(",") ?? (params.InstanceId ? [params.InstanceId] : []);
+const stopsOf = (id: string) => env.emu.journal().filter((j) => (j.action === "StopInstances" || j.action === "StopInstance") && listed(j.params).includes(id)).length;
+const bindingOrPowerCalls = () => ["AttachKeyPair", "DetachKeyPair", "StopInstances", "StopInstance", "StartInstances", "StartInstance"].flatMap((a) => env.calls(a));
+const running = (ids: string[]) => ids.forEach((id) => env.emu.world.setInstanceStatus(id, "Running"));
+
+/** What the engine does for `pulumi up` of one resource: check, diff, then create or update (or a replacement). */
+async function up(res: { id?: string; outs?: any }, news: Record<string, unknown>) {
+  const inputs = await checked(env, news, res.outs ?? {});
+  if (!res.id) return { ...(await env.provider.create(inputs)) };
+  const d = await env.provider.diff(res.id, res.outs, inputs);
+  if (d.replaces.length) {
+    const made = await env.provider.create(inputs);
+    await env.provider.delete(res.id, res.outs);
+    return made;
+  }
+  if (!d.changes) return { id: res.id, outs: res.outs };
+  const { outs } = await env.provider.update(res.id, res.outs, inputs);
+  return { id: res.id, outs };
+}
+
+describe("rule 1: owner = the logical resource", () => {
+  it("rotating keyPairId on a stop-first fleet: each instance stopped once, all on the new key and Running; the old resource's delete makes no binding or power call", async () => {
+    const ids = instanceIds(1, 12);
+    running(ids);
+    const inputs = { __owner: "shop/prod/web", __attachmentName: "web", instanceIds: ids, stopInstances: true, maxStoppedInstances: 4 };
+    const first = await up({}, { ...inputs, keyPairId: keyA.keyPairId });
+    expect(ids.every((id) => ownerOf(id) === "shop/prod/web")).toBe(true);
+    env.clearJournal();
+    env.logs.length = 0;
+    const news = await checked(env, { ...inputs, keyPairId: keyB.keyPairId }, first.outs);
+    expect((await env.provider.diff(first.id, first.outs, news)).replaces).toEqual(["keyPairId"]);
+    const made = await env.provider.create(news);
+    const beforeDelete = env.emu.journal().length;
+    await env.provider.delete(first.id, first.outs);
+    const deleteCalls = env.emu.journal().slice(beforeDelete).map((j) => j.action);
+    expect(deleteCalls.filter((a) => /KeyPair$|Instances?$/.test(a) && a !== "DescribeInstances" && a !== "DescribeKeyPairs")).toEqual([]);
+    expect(ids.map(stopsOf)).toEqual(ids.map(() => 1));
+    expect(made.outs.attachedInstanceIds).toEqual([...ids].sort());
+    expect(world(ids).every((i) => i.keyPairName === "key-b" && i.status === "Running" && !(LEASE_TAG in i.tags))).toBe(true);
+    expect(ids.every((id) => ownerOf(id) === "shop/prod/web")).toBe(true);
+    expect(env.logs.find((l) => l.includes("done in"))).toMatch(/attached 12, detached 0, adopted 0/);
+    await env.provider.delete(made.id, made.outs);
+  });
+
+  it("a state written with owner = resource ID keeps working: diff asks one update, which rewrites the tags with no binding call", async () => {
+    const ids = instanceIds(21, 3);
+    const old = await up({}, { keyPairId: keyA.keyPairId, instanceIds: ids });
+    expect(ids.every((id) => ownerOf(id) === old.id)).toBe(true);
+    const news = await checked(env, { __owner: "shop/prod/legacy", keyPairId: keyA.keyPairId, instanceIds: ids }, old.outs);
+    expect((await env.provider.diff(old.id, old.outs, news)).changes).toBe(true);
+    env.clearJournal();
+    const { outs } = await env.provider.update(old.id, old.outs, news);
+    expect(bindingOrPowerCalls()).toEqual([]);
+    expect(ids.every((id) => ownerOf(id) === "shop/prod/legacy")).toBe(true);
+    expect((await env.provider.diff(old.id, outs, await checked(env, { __owner: "shop/prod/legacy", keyPairId: keyA.keyPairId, instanceIds: ids }, outs))).changes).toBe(false);
+    await env.provider.delete(old.id, outs);
+  });
+});
+
+describe("rule 2: a takeover is final", () => {
+  it.each([
+    ["another key", () => keyB, 31],
+    ["the same key", () => keyA, 36],
+  ])("with %s: the old owner drops the instances with one line, and neither stack changes anything afterwards", async (_, takerKey, from) => {
+    const ids = instanceIds(from as number, 5);
+    const a = await up({}, { __owner: "p/a/web", __attachmentName: "a", keyPairId: keyA.keyPairId, instanceIds: ids });
+    const b = await up({}, { __owner: "p/b/web", __attachmentName: "b", keyPairId: takerKey().keyPairId, instanceIds: ids.slice(0, 2), takeOwnership: true });
+    expect(b.outs.attachedInstanceIds).toEqual(ids.slice(0, 2));
+    env.clearJournal();
+    env.logs.length = 0;
+    const a2 = await up(a, { __owner: "p/a/web", __attachmentName: "a", keyPairId: keyA.keyPairId, instanceIds: ids });
+    expect(bindingOrPowerCalls()).toEqual([]);
+    expect(a2.outs.attachedInstanceIds).toEqual(ids.slice(2));
+    expect(a2.outs.yieldedInstanceIds).toEqual(ids.slice(0, 2));
+    expect(env.logs.filter((l) => l.includes("taken over by p/b/web"))).toHaveLength(2); // diff's line and the update's
+    for (const [res, news] of [
+      [a2, { __owner: "p/a/web", keyPairId: keyA.keyPairId, instanceIds: ids }],
+      [b, { __owner: "p/b/web", keyPairId: takerKey().keyPairId, instanceIds: ids.slice(0, 2), takeOwnership: true }],
+    ] as const) {
+      expect((await env.provider.diff(res.id!, res.outs, await checked(env, news, res.outs))).changes).toBe(false);
+    }
+    expect(ids.slice(0, 2).every((id) => ownerOf(id) === "p/b/web")).toBe(true);
+    await env.provider.delete(b.id!, b.outs);
+    await env.provider.delete(a2.id!, a2.outs);
+    expect(world(ids).every((i) => !i.keyPairName)).toBe(true);
+  });
+
+  it("an owner tag whose owner's key is no longer on the instance is stale: replaced with a warning, not a refusal", async () => {
+    const ids = instanceIds(41, 2);
+    await client.tagResources(ids, [{ Key: OWNER_TAG, Value: `${keyB.keyPairId}/p/dead/gone` }]);
+    const made = await up({}, { __owner: "p/live/web", keyPairId: keyA.keyPairId, instanceIds: ids });
+    expect(made.outs.attachedInstanceIds).toEqual(ids);
+    expect(ids.every((id) => ownerOf(id) === "p/live/web")).toBe(true);
+    await env.provider.delete(made.id, made.outs);
+  });
+});
+
+describe("rule 3: claim before bind, check after", () => {
+  it.each([
+    ["different keys", () => keyB],
+    ["the same key", () => keyA],
+  ])("two stacks racing on overlapping sets (%s): one owner per instance, each state is exactly what ENS has for it, later runs change nothing", async (_, keyOfB) => {
+    const a = instanceIds(51, 20);
+    const b = instanceIds(61, 20);
+    const run = (owner: string, kp: { keyPairId: string }, ids: string[]) =>
+      checked(env, { __owner: owner, keyPairId: kp.keyPairId, instanceIds: ids }).then((i) => env.provider.create(i).then((r) => ({ id: r.id, outs: r.outs as any, err: undefined as any }), (err) => ({ id: err.id, outs: err.properties, err })));
+    const [ra, rb] = await Promise.all([run("p/a/race", keyA, a), run("p/b/race", keyOfB(), b)]);
+    const kb = keyOfB().keyPairName;
+    for (const [r, ids, owner, key] of [[ra, a, "p/a/race", "key-a"], [rb, b, "p/b/race", kb]] as const) {
+      const truth = world(ids).filter((i) => i.keyPairName === key && parseOwnerTag(i.tags[OWNER_TAG] ?? "").owner === owner).map((i) => i.instanceId).sort();
+      expect(r.outs.attachedInstanceIds).toEqual(truth);
+      // Every instance asked for and not recorded is named in the error.
+      for (const id of ids.filter((i) => !truth.includes(i))) expect(r.err?.message ?? "").toContain(id);
+    }
+    const shared = a.filter((i) => b.includes(i));
+    for (const id of shared) expect(ra.outs.attachedInstanceIds.includes(id) && rb.outs.attachedInstanceIds.includes(id)).toBe(false);
+    env.clearJournal();
+    const again = await Promise.all([
+      up({ id: ra.id, outs: ra.outs }, { __owner: "p/a/race", keyPairId: keyA.keyPairId, instanceIds: a }),
+      up({ id: rb.id, outs: rb.outs }, { __owner: "p/b/race", keyPairId: keyOfB().keyPairId, instanceIds: b }),
+    ]);
+    expect(bindingOrPowerCalls()).toEqual([]);
+    await env.provider.delete(again[0].id!, again[0].outs);
+    await env.provider.delete(again[1].id!, again[1].outs);
+  });
+
+  it("an instance another run claims between the claim and the read back is lost to it: reported naming the winner, left out of the state", async () => {
+    const ids = instanceIds(81, 3);
+    const proxy = await startWireProxy(env.emu.url, {
+      before: async (action, n) => {
+        // check reads the tags (1), create reads the leases (2) and the tags (3), claims, then reads back (4): just before
+        // that, another run writes its own claim on the first instance.
+        if (action === "ListTagResources" && n === 4) await client.tagResources([ids[0]], [{ Key: OWNER_TAG, Value: `${keyB.keyPairId}@${Math.ceil(Date.now() / 1000) + 600}/p/other/winner` }]);
+      },
+    });
+    process.env.ENS_ENDPOINT = proxy.url;
+    try {
+      const inputs = await checked(env, { __owner: "p/me/loser", keyPairId: keyA.keyPairId, instanceIds: ids });
+      const err = await env.provider.create(inputs).then(() => undefined, (e) => e);
+      expect(err?.message).toContain(`${ids[0]}: AttachKeyPair failed: ClaimedByAnotherRun: p/other/winner claimed it`);
+      expect(err.properties.attachedInstanceIds).toEqual(ids.slice(1));
+      expect(world([ids[0]])[0].keyPairName).toBeUndefined();
+      await env.provider.delete(err.id, err.properties);
+    } finally {
+      process.env.ENS_ENDPOINT = env.emu.url;
+      await proxy.close();
+    }
+  });
+});
+
+describe("rule 4: leases are a run's", () => {
+  it("a live lease of another run is left alone (never started); an expired one is started; an unrelated resource's diff does not change for either", async () => {
+    const [live, expired] = [instanceIds(91, 1), instanceIds(92, 1)];
+    for (const id of [...live, ...expired]) env.emu.world.setInstanceStatus(id, "Stopped");
+    await client.tagResources(live, [{ Key: LEASE_TAG, Value: leaseValue("0000a11e", "p/other/live", Date.now() + 600_000) }]);
+    await client.tagResources(expired, [{ Key: LEASE_TAG, Value: leaseValue("0000dead", "p/other/dead", Date.now() - 1000) }]);
+    const ids = instanceIds(95, 2);
+    const made = await up({}, { __owner: "p/me/web", keyPairId: keyA.keyPairId, instanceIds: ids });
+    const news = await checked(env, { __owner: "p/me/web", keyPairId: keyA.keyPairId, instanceIds: ids }, made.outs);
+    expect((await env.provider.diff(made.id, made.outs, news)).changes).toBe(false);
+    expect(world(live)[0].status).toBe("Stopped");
+    expect(world(live)[0].tags[LEASE_TAG]).toBeDefined();
+    expect(["Starting", "Running"]).toContain(world(expired)[0].status);
+    await client.untagResources(live, [LEASE_TAG]);
+    await env.provider.delete(made.id, made.outs);
+  });
+});
+
+describe("rule 5: stop limits hold for the fleet", () => {
+  it("two attachments of one process, maxStoppedPerRegion 2 each, never put more than 2 of a region down together", async () => {
+    const [a, b] = [instanceIds(101, 8), instanceIds(111, 8)];
+    running([...a, ...b]);
+    env.clearJournal();
+    const go = (owner: string, ids: string[]) => checked(env, { __owner: owner, keyPairId: keyA.keyPairId, instanceIds: ids, stopInstances: true, maxStoppedInstances: 10, maxStoppedPerRegion: 2 }).then((i) => env.provider.create(i));
+    const made = await Promise.all([go("p/x/one", a), go("p/x/two", b)]);
+    const peaks = Object.values(env.emu.stats().peakStoppedByRegion) as number[];
+    expect(Math.max(...peaks)).toBeLessThanOrEqual(2);
+    expect(world([...a, ...b]).every((i) => i.status === "Running" && i.keyPairName === "key-a")).toBe(true);
+    for (const m of made) await env.provider.delete(m.id, m.outs);
+  });
+});
+
+describe("rule 6: tag failures stay per instance", () => {
+  it("an instance at ENS's tag limit fails alone in a stop-first run: not stopped, not bound, named; the others proceed", async () => {
+    const ids = instanceIds(131, 6);
+    running(ids);
+    await client.tagResources([ids[2]], Array.from({ length: 20 }, (_, i) => ({ Key: `team:${i}`, Value: "x" })));
+    env.clearJournal();
+    const inputs = await checked(env, { __owner: "p/t/full", keyPairId: keyA.keyPairId, instanceIds: ids, stopInstances: true });
+    const err = await env.provider.create(inputs).then(() => undefined, (e) => e);
+    expect(err?.message).toMatch(new RegExp(`${ids[2]}: AttachKeyPair failed: [^\\n]*could not take the tags`));
+    expect(err.properties.attachedInstanceIds).toEqual(ids.filter((_, i) => i !== 2));
+    expect(stopsOf(ids[2])).toBe(0);
+    expect(world(ids).every((i) => i.status === "Running")).toBe(true);
+    await env.provider.delete(err.id, err.properties);
+  });
+});
+
+describe("rule 8: one answer is not evidence of absence", () => {
+  it("an instance missing from one DescribeInstances answer is looked at again: still bound, never dropped from the state", async () => {
+    const ids = instanceIds(141, 3);
+    const made = await up({}, { __owner: "p/m/web", keyPairId: keyA.keyPairId, instanceIds: ids });
+    let dropped = 0;
+    const proxy = await startWireProxy(env.emu.url, {
+      answer: (action, _n, body) => {
+        if (action !== "DescribeInstances" || dropped) return body;
+        dropped++;
+        const list = body.Instances.Instance;
+        return { ...body, Instances: { Instance: list.filter((i: any) => i.InstanceId !== ids[1]) }, TotalCount: list.length - 1 };
+      },
+    });
+    process.env.ENS_ENDPOINT = proxy.url;
+    try {
+      const news = await checked(env, { __owner: "p/m/web", keyPairId: keyA.keyPairId, instanceIds: [ids[0]] }, made.outs);
+      const { outs } = await env.provider.update(made.id, made.outs, news);
+      expect(dropped).toBe(1);
+      expect(outs.attachedInstanceIds).toEqual([ids[0]]);
+      expect(world(ids.slice(1)).every((i) => !i.keyPairName)).toBe(true);
+      await env.provider.delete(made.id, outs);
+    } finally {
+      process.env.ENS_ENDPOINT = env.emu.url;
+      await proxy.close();
+    }
+  });
+});
