@@ -73,7 +73,11 @@ export async function converge(client: EnsClient, key: BindingKey, inputs: Attac
   const taken = new Set(plan.takenOver.map((t) => t.instanceId));
   const adopted = [...plan.adoptedUnowned, ...plan.alreadyAttached.filter((i) => taken.has(i) && !before.attached.includes(i))];
   const reclaim = [...adopted, ...plan.staleOwners.map((s) => s.instanceId), ...plan.rewriteOwners].filter((i) => stillAttached.has(i) && !kept.includes(i));
-  await recordOwnership(client, me, claimFreshMs, [...new Set(reclaim)], detachedNow, out);
+  // Claims of this resource on instances it no longer binds go too: those it detached, and those found detached
+  // already (a run that detached them died before releasing its claim).
+  // (Only a claim for this key pair: after a rotation the claim for the new key is the new resource's.)
+  const unclaim = [...detachedNow, ...plan.alreadyDetached.filter((i) => isMine(tags.get(i)?.owner, me) && tags.get(i)!.owner!.keyPairId === me.keyPairId)];
+  await recordOwnership(client, me, claimFreshMs, [...new Set(reclaim)], unclaim, out);
   const wanted = new Set(inputs.instanceIds);
   const yielded = [...new Set([...plan.yielded.map((y) => y.instanceId), ...result.lost.map((l) => l.instanceId)])].filter((i) => wanted.has(i) && !stillAttached.has(i));
   const counts = { attached: kept.length, detached: detachedNow.length, adopted: new Set(adopted).size, restarted: result.restarted };
