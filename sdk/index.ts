@@ -51,6 +51,8 @@ export class KeyPairAttachment extends pulumi.dynamic.Resource {
   public readonly instanceIds!: pulumi.Output<string[]>;
   /** The instances that really carry the key pair now: after a partial failure or drift it differs from `instanceIds`. */
   public readonly attachedInstanceIds!: pulumi.Output<string[]>;
+  /** Instances asked for that another attachment took over (takeOwnership, or a concurrent run won): left to their owner. */
+  public readonly yieldedInstanceIds!: pulumi.Output<string[]>;
   /** Whether the provider may stop Running instances first and start them again afterwards. */
   public readonly stopInstances!: pulumi.Output<boolean>;
   /** With `stopInstances`, the most instances stopped by the provider at the same time. */
@@ -79,7 +81,7 @@ export class KeyPairAttachment extends pulumi.dynamic.Resource {
   constructor(name: string, args: KeyPairAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
     if (opts?.id !== undefined) {
       // A read (get): the engine asks the provider's read; every output is named so the SDK resolves it.
-      const outputs = { keyPairId: undefined, keyPairName: undefined, instanceIds: undefined, attachedInstanceIds: undefined, stopInstances: undefined, maxStoppedInstances: undefined, forceStop: undefined, stopTimeoutSeconds: undefined, takeOwnership: undefined, maxStoppedPerRegion: undefined };
+      const outputs = { keyPairId: undefined, keyPairName: undefined, instanceIds: undefined, attachedInstanceIds: undefined, yieldedInstanceIds: undefined, stopInstances: undefined, maxStoppedInstances: undefined, forceStop: undefined, stopTimeoutSeconds: undefined, takeOwnership: undefined, maxStoppedPerRegion: undefined };
       super(require("../provider/dynamic"), name, { ...outputs, __attachmentName: name }, opts, "ens", "KeyPairAttachment");
       return;
     }
@@ -106,7 +108,9 @@ export class KeyPairAttachment extends pulumi.dynamic.Resource {
       require("../provider/dynamic"),
       name,
       // __attachmentName lets the provider name this resource on every line it prints (the dynamic provider gets no URN).
-      { ...args, instanceIds, keyPairId: args.keyPairId, keyPairName: args.keyPairName, attachedInstanceIds: undefined, __attachmentName: name },
+      // __owner names the logical resource (project, stack, name): it survives a replacement, so a key rotation's new
+      // resource owns what the old one owned (the dynamic provider gets no URN). See provider/protocol/.
+      { ...args, instanceIds, keyPairId: args.keyPairId, keyPairName: args.keyPairName, attachedInstanceIds: undefined, yieldedInstanceIds: undefined, __attachmentName: name, __owner: `${scope}/${name}` },
       opts,
       "ens",
       "KeyPairAttachment",

@@ -166,9 +166,17 @@ export class EnsClient {
 
   /**
    * The live view of the given instances: ceil(n/100) calls, each asking for 100 IDs in one page of 100.
-   * Instances ENS does not know are simply absent from the result.
+   * One answer is not evidence of absence: instances missing from it are asked for once more, and only those missing
+   * from both answers are absent from the result (ENS does not know them).
    */
   async describeInstancesById(instanceIds: readonly string[]): Promise<Map<string, T.Instance>> {
+    const out = await this.describeOnce(instanceIds);
+    const missing = instanceIds.filter((id) => !out.has(id));
+    if (missing.length) for (const [id, inst] of await this.describeOnce(missing)) out.set(id, inst);
+    return out;
+  }
+
+  private async describeOnce(instanceIds: readonly string[]): Promise<Map<string, T.Instance>> {
     const pages = await Promise.all(
       chunk(instanceIds, MAX_DESCRIBE_IDS).map((ids) => this.describeInstances({ instanceIds: ids, pageSize: MAX_DESCRIBE_IDS, pageNumber: 1 })),
     );
