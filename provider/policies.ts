@@ -3,22 +3,38 @@ import Bottleneck from "bottleneck";
 import pRetry from "p-retry";
 import { EnsError } from "./ens/errors";
 
-/** How failed calls are retried: exponential backoff with full jitter, bounded in attempts. */
+/**
+ * How failed calls are retried: exponential backoff with jitter, for as long as the operation allows. Terraform's
+ * provider for Alibaba Cloud retries ENS calls for the whole operation time-out (minutes; resource.Retry with waits of
+ * 3 s, then 5 s): a count of 8 gave up after about 30 s, while a throttled account recovers in minutes.
+ */
 export interface RetryPolicy {
-  /** Retries after the first attempt. */
-  retries: number;
+  /** No retry starts once this long has passed since the first attempt (ens:retryDeadlineSeconds). */
+  deadlineMs: number;
+  /** The first wait; each next one doubles (jittered, p-retry's `randomize`) up to maxDelayMs, then stays there. */
   minDelayMs: number;
   maxDelayMs: number;
+  /** Also at most this many retries after the first attempt; without it, only the deadline bounds them. */
+  retries?: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { retries: 8, minDelayMs: 200, maxDelayMs: 5000 };
-export const NO_RETRY: RetryPolicy = { retries: 0, minDelayMs: 0, maxDelayMs: 0 };
+export const DEFAULT_RETRY: RetryPolicy = { deadlineMs: 300_000, minDelayMs: 200, maxDelayMs: 5000 };
+export const NO_RETRY: RetryPolicy = { deadlineMs: 0, retries: 0, minDelayMs: 0, maxDelayMs: 0 };
+
+/** The setting that holds the deadline, named when a call gives up. */
+const DEADLINE_SETTING = "ens:retryDeadlineSeconds / ENS_RETRY_DEADLINE_SECONDS";
 
 /**
- * Runs `attempt` until it succeeds, fails with a non-retryable EnsError, or the policy is spent.
- * Only EnsError.retryable errors are retried (throttling, ServiceUnavailable, 5xx, dropped connections).
+ * Runs `attempt` until it succeeds, fails with an error that is not EnsError.retryable (throttling, ServiceUnavailable,
+ * 5xx, HTTP 429, dropped connections, time-outs), or the policy is spent: the deadline has passed (or the retries are
+ * used up) when an attempt fails. The backoff and the loop are p-retry's; the give-up decision is ours, made in
+ * onFailedAttempt, so that the error says how long it tried and how many attempts, and names the setting.
  */
 export function withRetry<T>(attempt: () => Promise<T>, policy: RetryPolicy, onRetry?: (e: EnsError) => void): Promise<T> {
+  const start = Date.now();
+  const capped = policy.retries !== undefined;
+  const minDelay = Math.max(1, Math.min(policy.minDelayMs, policy.maxDelayMs));
+  const maxDelay = Math.max(minDelay, policy.maxDelayMs);
   return pRetry(
     async () => {
       try {
@@ -29,19 +45,49 @@ export function withRetry<T>(attempt: () => Promise<T>, policy: RetryPolicy, onR
       }
     },
     {
-      retries: policy.retries,
+      // Without a cap, `forever` repeats the last (largest) wait once the growing ones are used up.
+      retries: capped ? policy.retries : Math.ceil(Math.log2(maxDelay / minDelay)) + 1,
+      forever: !capped,
       factor: 2,
-      minTimeout: policy.minDelayMs,
-      maxTimeout: policy.maxDelayMs,
+      minTimeout: minDelay,
+      maxTimeout: maxDelay,
       randomize: true,
       onFailedAttempt: (e) => {
-        if (e.retriesLeft > 0 && onRetry) onRetry(e as unknown as EnsError);
+        const elapsed = Date.now() - start;
+        const spent = elapsed >= policy.deadlineMs ? "deadline" : capped && e.retriesLeft <= 0 ? "retries" : undefined;
+        if (spent) throw gaveUp(e as unknown as EnsError, e.attemptNumber, elapsed, policy, spent);
+        onRetry?.(e as unknown as EnsError);
       },
     },
-  ).catch((e: any) => {
-    // p-retry@4 rejects with the original error for AbortError; unwrap defensively.
-    throw e?.originalError ?? e;
-  });
+  );
+}
+
+/** The last error, saying how long the call tried and how many attempts (only when it was retried at all). */
+function gaveUp(e: EnsError, attempts: number, elapsedMs: number, policy: RetryPolicy, spent: "deadline" | "retries"): EnsError {
+  if (attempts <= 1) return e;
+  const why = spent === "deadline" ? `retries stop after ${DEADLINE_SETTING} = ${policy.deadlineMs / 1000}; raise it to retry longer` : `at most ${policy.retries} retries`;
+  const message = `${e.message} (gave up after ${Number((elapsedMs / 1000).toFixed(1))} s and ${attempts} attempts; ${why})`;
+  return new EnsError(e.code, message, e.action, e.httpStatus, e.requestId, e.retryable);
+}
+
+/**
+ * The longest wait between two looks at instances in transition. terraform-provider-alicloud waits 30 s before its first
+ * look at an ENS stop, then polls every 10 s (resource_alicloud_ens_instance.go, BuildStateConf's Delay; the SDK's
+ * StateChangeConf caps its backoff at 10 s) for one instance; here one look covers 100.
+ */
+export const MAX_POLL_MS = 30_000;
+/** Waits shorter than this are polled at the base interval: most stops and starts end within it. */
+export const POLL_BACKOFF_AFTER_MS = 60_000;
+
+/**
+ * How long to wait before the next look (DescribeInstances) at instances in transition, `elapsedMs` into the wait:
+ * the base interval (ens:pollIntervalMs) for the first minute, then a tenth of the time waited so far (so the wait ends
+ * at most 10% late), up to MAX_POLL_MS; never faster than the base. A 30-minute stop costs 97 looks at a 2 s base
+ * instead of 900.
+ */
+export function pollDelayMs(elapsedMs: number, baseMs: number): number {
+  if (!(elapsedMs >= POLL_BACKOFF_AFTER_MS)) return baseMs;
+  return Math.max(baseMs, Math.min(MAX_POLL_MS, Math.round(elapsedMs / 10)));
 }
 
 /** The call budget every resource served by one provider process shares. */

@@ -1,5 +1,5 @@
-import { AccessKey, ALICLOUD_KEYS_USED, credentialSettings, DEFAULT_ENDPOINT, EnsClient, isLoopbackHost, noCredentialsMessage, parseEndpoint } from "./ens";
-import { createBudget, DEFAULT_BUDGET } from "./policies";
+import { AccessKey, ALICLOUD_KEYS_USED, credentialSettings, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_ENDPOINT, DEFAULT_READ_TIMEOUT_MS, EnsClient, isLoopbackHost, noCredentialsMessage, parseEndpoint } from "./ens";
+import { createBudget, DEFAULT_BUDGET, DEFAULT_RETRY } from "./policies";
 
 /**
  * Run-time configuration of the provider process. Read when an operation runs (environment) or handed over by the
@@ -22,6 +22,12 @@ export interface Settings {
   signatureAlgorithm?: "v2";
   /** diff reads ENS for the resource's instances (one DescribeInstances per 100) to see drift. */
   driftCheck: boolean;
+  /** DNS, TCP and TLS of a new connection to ENS. */
+  connectTimeoutSeconds: number;
+  /** From connected to the end of ENS's answer. */
+  readTimeoutSeconds: number;
+  /** How long one ENS call is retried (throttling, 5xx, time-outs) before it fails. */
+  retryDeadlineSeconds: number;
 }
 
 let stackConfig: ConfigSource = { get: () => undefined };
@@ -77,6 +83,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, config: Confi
     pollIntervalMs: positiveInt(pick("ens:pollIntervalMs", "ENS_POLL_INTERVAL_MS"), 2000, "ens:pollIntervalMs / ENS_POLL_INTERVAL_MS"),
     signatureAlgorithm: pick("ens:signatureAlgorithm", "ENS_SIGNATURE_ALGORITHM") === "v2" ? "v2" : undefined,
     driftCheck: boolSetting(pick("ens:driftCheck", "ENS_DRIFT_CHECK"), true, "ens:driftCheck / ENS_DRIFT_CHECK"),
+    connectTimeoutSeconds: positiveSeconds(pick("ens:connectTimeoutSeconds", "ENS_CONNECT_TIMEOUT_SECONDS"), DEFAULT_CONNECT_TIMEOUT_MS / 1000, "ens:connectTimeoutSeconds / ENS_CONNECT_TIMEOUT_SECONDS"),
+    readTimeoutSeconds: positiveSeconds(pick("ens:readTimeoutSeconds", "ENS_READ_TIMEOUT_SECONDS"), DEFAULT_READ_TIMEOUT_MS / 1000, "ens:readTimeoutSeconds / ENS_READ_TIMEOUT_SECONDS"),
+    retryDeadlineSeconds: positiveSeconds(pick("ens:retryDeadlineSeconds", "ENS_RETRY_DEADLINE_SECONDS"), DEFAULT_RETRY.deadlineMs / 1000, "ens:retryDeadlineSeconds / ENS_RETRY_DEADLINE_SECONDS"),
   };
 }
 
@@ -87,14 +96,26 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, config: Confi
 export function getClient(settings: Settings = readSettings()): EnsClient {
   // Which credentials, without their secrets (key IDs, profile, role and its options).
   const credentials = JSON.stringify(settings.credentials ?? null, (k, v) => (/secret|token/i.test(k) ? undefined : v));
-  const key = JSON.stringify([settings.endpoint, credentials, settings.maxConcurrentCalls, settings.callsPerSecond, settings.signatureAlgorithm]);
+  const wire = [settings.connectTimeoutSeconds, settings.readTimeoutSeconds, settings.retryDeadlineSeconds];
+  const key = JSON.stringify([settings.endpoint, credentials, settings.maxConcurrentCalls, settings.callsPerSecond, settings.signatureAlgorithm, wire]);
   if (cached?.key !== key) {
     const { protocol, host } = parseEndpoint(settings.endpoint);
     if (protocol === "http" && !isLoopbackHost(host)) {
       console.error(`warning: ENS endpoint ${settings.endpoint} uses plain HTTP: requests (signed, but readable) cross the network unencrypted; use https`);
     }
     const budget = createBudget({ maxConcurrent: settings.maxConcurrentCalls, perSecond: settings.callsPerSecond });
-    cached = { key, client: new EnsClient({ endpoint: settings.endpoint, credentials: settings.credentials, budget, signatureAlgorithm: settings.signatureAlgorithm }) };
+    cached = {
+      key,
+      client: new EnsClient({
+        endpoint: settings.endpoint,
+        credentials: settings.credentials,
+        budget,
+        signatureAlgorithm: settings.signatureAlgorithm,
+        connectTimeoutMs: settings.connectTimeoutSeconds * 1000,
+        readTimeoutMs: settings.readTimeoutSeconds * 1000,
+        retry: { ...DEFAULT_RETRY, deadlineMs: settings.retryDeadlineSeconds * 1000 },
+      }),
+    };
   }
   return cached.client;
 }
@@ -104,6 +125,14 @@ function boolSetting(raw: string | undefined, fallback: boolean, name: string): 
   if (/^(true|1|yes)$/i.test(raw)) return true;
   if (/^(false|0|no)$/i.test(raw)) return false;
   throw new Error(`${name} (stack config / environment) must be true or false, got "${raw}"`);
+}
+
+/** Seconds, fractions allowed (0.5), at most a day. */
+function positiveSeconds(raw: string | undefined, fallback: number, name: string): number {
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new Error(`${name} (stack config / environment) must be a number of seconds above 0 and at most 86400, got "${raw}"`);
+  return n;
 }
 
 function positiveInt(raw: string | undefined, fallback: number | undefined, name: string): number {

@@ -5,11 +5,20 @@ import * as $Util from "@alicloud/tea-util";
 import { chunk, MAX_BINDING_BATCH, MAX_DESCRIBE_IDS } from "../batch";
 import { CallBudget, DEFAULT_RETRY, RetryPolicy, withRetry } from "../policies";
 import { AccessKey, toCredential } from "./credentials";
-import { EnsError, toEnsError } from "./errors";
+import { EnsError, redact, toEnsError } from "./errors";
 import * as T from "./types";
+import { libraryTimeouts, withWireTimeouts, WireTimeouts } from "./wire-timeouts";
 
 export const ENS_API_VERSION = "2017-11-10";
 export const DEFAULT_ENDPOINT = "https://ens.aliyuncs.com";
+/**
+ * Reaching ens.aliyuncs.com (DNS, TCP, TLS) from a far edge region over a lossy link: four SYNs (Linux sends them at
+ * 0, 1, 3 and 7 s) and a TLS handshake of a few round trips fit in 10 s. terraform-provider-alicloud gives 60 s
+ * (provider.go client_connect_timeout), which holds an attempt on a dead host for a minute.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** From connected to the end of the answer: terraform-provider-alicloud's 60 s (provider.go client_read_timeout). */
+export const DEFAULT_READ_TIMEOUT_MS = 60_000;
 
 export interface EnsClientOptions {
   /** Full URL such as `https://ens.aliyuncs.com` (default) or `http://127.0.0.1:8734`. */
@@ -21,7 +30,9 @@ export interface EnsClientOptions {
   retry?: RetryPolicy;
   /** Shared concurrency and rate budget; calls run unthrottled without one. */
   budget?: CallBudget;
+  /** DNS, TCP and (https) TLS handshake of a new connection; default DEFAULT_CONNECT_TIMEOUT_MS. */
   connectTimeoutMs?: number;
+  /** From connected (or a kept-alive connection taken) to the end of the answer; default DEFAULT_READ_TIMEOUT_MS. */
   readTimeoutMs?: number;
 }
 
@@ -77,18 +88,19 @@ export class EnsClient {
   private readonly retry: RetryPolicy;
   private readonly budget?: CallBudget;
   private readonly runtime: $Util.RuntimeOptions;
+  private readonly timeouts: WireTimeouts;
 
   constructor(opts: EnsClientOptions = {}) {
     const ep = parseEndpoint(opts.endpoint ?? DEFAULT_ENDPOINT);
     this.endpoint = ep.url;
+    this.timeouts = { host: ep.host, connectMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, readMs: opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS };
     this.api = new OpenApi(
       new $OpenApi.Config({
         endpoint: ep.host,
         protocol: ep.protocol,
         credential: toCredential(opts.credentials),
         signatureAlgorithm: opts.signatureAlgorithm === "v2" ? "v2" : undefined,
-        connectTimeout: opts.connectTimeoutMs ?? 5000,
-        readTimeout: opts.readTimeoutMs ?? 30000,
+        ...libraryTimeouts(this.timeouts),
       }),
     );
     this.retry = opts.retry ?? DEFAULT_RETRY;
@@ -103,7 +115,8 @@ export class EnsClient {
       const counter = operationCalls.getStore();
       if (counter) counter.calls++;
       try {
-        const res = await this.api.callApi(params(action), new $OpenApi.OpenApiRequest({ query: OpenApiUtil.query(query) }), this.runtime);
+        const request = new $OpenApi.OpenApiRequest({ query: OpenApiUtil.query(query) });
+        const res = await withWireTimeouts(this.timeouts, () => this.api.callApi(params(action), request, this.runtime));
         return (res?.body ?? {}) as Record<string, any>;
       } catch (e) {
         throw toEnsError(e, action, this.endpoint);
@@ -129,9 +142,9 @@ export class EnsClient {
     // Code is a number in the models (200 = ok; AttachKeyPairResponseBody.ts `code?: number`); a name may come too.
     const results = listOf(body.Results, "Result").map((r: any) => ({
       InstanceId: String(r.InstanceId),
-      Code: errorName(r.Code, r.Message),
-      Message: withoutName(r.Code, r.Message),
-      Success: r.Success === true || r.Success === "true" || String(r.Code) === "200",
+      ...outcome(r.Code, r.Message),
+      // Success says it; a Code of 200 stands in only when Success is absent (200 with Success false: observation decides).
+      Success: r.Success === undefined || r.Success === null ? String(r.Code) === "200" : r.Success === true || r.Success === "true",
     }));
     return {
       RequestId: body.RequestId,
@@ -247,8 +260,7 @@ export class EnsClient {
       // Code is an int64 in the models (StopInstancesResponseBody.ts, stop_instances_response_body_model.go).
       InstanceResponses: listOf(body.InstanceResponses, "InstanceResponse").map((r: any) => ({
         InstanceId: String(r.InstanceId),
-        Code: errorName(r.Code, r.Message),
-        Message: withoutName(r.Code, r.Message),
+        ...outcome(r.Code, r.Message),
       })),
     };
   }
@@ -271,11 +283,15 @@ export class EnsClient {
     await this.call("UntagResources", { ResourceType: "instance", ResourceId: instanceIds, TagKey: tagKeys });
   }
 
-  /** Tags of the instances matching `tag` (a key, optionally with a value), all pages. */
+  /**
+   * Tags of the instances matching `tag` (a key, optionally with a value), all pages. A NextToken ENS already gave
+   * ends the paging with an error: following it would read the same pages forever.
+   */
   async listTagResources(req: { instanceIds?: string[]; tag?: { Key: string; Value?: string } }): Promise<T.TagResource[]> {
     const out: T.TagResource[] = [];
+    const seen = new Set<string>();
     let nextToken: string | undefined;
-    do {
+    for (let page = 1; ; page++) {
       const body = await this.call("ListTagResources", {
         ResourceType: "instance",
         ResourceId: req.instanceIds,
@@ -283,9 +299,14 @@ export class EnsClient {
         NextToken: nextToken,
       });
       out.push(...listOf(body.TagResources, "TagResource"));
-      nextToken = body.NextToken || undefined;
-    } while (nextToken);
-    return out;
+      nextToken = body.NextToken ? String(body.NextToken) : undefined;
+      if (!nextToken) return out;
+      if (seen.has(nextToken)) {
+        const text = `ENS answered page ${page} with the NextToken "${nextToken}" it had already given; stopped paging instead of reading the same pages again`;
+        throw new EnsError("InvalidNextToken.Repeated", redact(`ListTagResources: InvalidNextToken.Repeated: ${text}`), "ListTagResources", undefined, body.RequestId);
+      }
+      seen.add(nextToken);
+    }
   }
 }
 
@@ -319,6 +340,14 @@ export function errorName(code: unknown, message: unknown): string {
   if (!/^\d+$/.test(c) || c === "200" || c === "0") return c;
   const named = /^([A-Z][A-Za-z0-9]*(?:\.[A-Za-z0-9%]+)*)(?::|\s|$)/.exec(String(message ?? ""));
   return named ? named[1] : c;
+}
+
+/**
+ * A per-instance outcome as ENS wrote it, through the same redaction as errors: an endpoint that echoes the request
+ * puts the access key secret or the STS token into the message.
+ */
+function outcome(code: unknown, message: unknown): { Code: string; Message: string } {
+  return { Code: redact(errorName(code, message)), Message: redact(withoutName(code, message)) };
 }
 
 /** The Message without the error name that leads it when the code was a number (the name became the code). */

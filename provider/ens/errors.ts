@@ -25,12 +25,14 @@ const RETRYABLE_NET = new Set([
   "ReadTimeout", "ConnectTimeout", "UND_ERR_SOCKET",
 ]);
 
-/** Terraform's rule for Alibaba Cloud, plus dropped connections and time-outs. */
+/** Terraform's rule for Alibaba Cloud, plus every HTTP 429 (a throttle whatever its body), dropped connections and time-outs. */
 export function isRetryable(code: string | undefined, httpStatus: number | undefined): boolean {
-  if (httpStatus !== undefined && httpStatus >= 500) return true;
+  if (httpStatus !== undefined && (httpStatus >= 500 || httpStatus === TOO_MANY_REQUESTS)) return true;
   if (!code) return false;
   return RETRYABLE_CODES.has(code) || code.includes("Throttling") || RETRYABLE_NET.has(code);
 }
+
+const TOO_MANY_REQUESTS = 429;
 
 /** ENS's public endpoint, as the client defaults to it (named so here to keep this module free of client imports). */
 const DEFAULT_ENS_ENDPOINT = "https://ens.aliyuncs.com";
@@ -72,15 +74,17 @@ export function toEnsError(err: unknown, action: string, endpoint?: string): Ens
     if (requestId !== undefined && data.Code !== undefined) {
       // A service error body: {RequestId, HostId, Code, Message}.
       const code = String(data.Code);
-      const message = String(data.Message ?? stripCodePrefix(String(e.message ?? ""), code)) + credentialHint(code);
+      const message = String(data.Message ?? stripCodePrefix(String(e.message ?? ""), code)) + credentialHint(code) + throttleHint(code, status);
       return make(code, message, status, String(requestId));
     }
+    if (status === TOO_MANY_REQUESTS) return make(String(data.Code ?? data.code ?? "TooManyRequests"), throttledBy(endpoint, evidence), status);
     // An error status whose JSON is not ENS's (no RequestId): a proxy, a gateway, another service.
     const code = String(data.Code ?? data.code ?? "ClientError");
     const what = evidence ? describeAnswer(evidence) : `HTTP ${status ?? "?"}, JSON without a RequestId: "${clip(oneLine(redact(JSON.stringify(withoutStatus(data)))), 60)}"`;
     return make(code, notEns(endpoint, what), status);
   }
 
+  if (evidence?.status === TOO_MANY_REQUESTS) return make("TooManyRequests", throttledBy(endpoint, evidence), TOO_MANY_REQUESTS);
   if (evidence || isUnreadableAnswer(e)) {
     // The answer was not JSON at all (an HTML page, an empty body, a redirect) or JSON that is not an object.
     const what = evidence ? describeAnswer(evidence) : /not a object/i.test(String(e.message)) ? "JSON that is not an object" : "an answer that is not JSON";
@@ -89,30 +93,42 @@ export function toEnsError(err: unknown, action: string, endpoint?: string): Ens
 
   const raw = String(e.message ?? err);
   const netCode = String(e.code ?? e.cause?.code ?? netCodeFromMessage(raw) ?? "ClientError");
-  return make(netCode, describeFailure(netCode, raw, endpoint));
+  return make(netCode, describeFailure(netCode, raw, endpoint, numberOrUndefined(e.timeoutMs)));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Connection failures: "cannot reach ENS at <endpoint> (<where it came from>): <what happened, and the fix>".
+// Connection failures: "cannot reach ENS at <endpoint> (<where it came from>): <what happened, and the fix>"; a read
+// time-out is no failure to reach: "waited for ENS at <endpoint> (...): connected, but no answer within 60 s (...)".
 
-function describeFailure(code: string, raw: string, endpoint: string | undefined): string {
+function describeFailure(code: string, raw: string, endpoint: string | undefined, timeoutMs?: number): string {
   const detail = cleanTransportMessage(raw);
-  const reason = connectionReason(code, raw, detail, endpoint);
+  const reason = connectionReason(code, raw, detail, endpoint, timeoutMs);
   if (reason === undefined && !/^(E[A-Z_]+|UND_ERR\w*|\w*Timeout)$/.test(code)) return detail; // not a network failure
   const where = endpoint ? ` at ${endpoint} (${endpointSource(endpoint)})` : "";
-  return `cannot reach ENS${where}: ${reason ?? detail}`;
+  return `${isReadTimeout(code) ? "waited for" : "cannot reach"} ENS${where}: ${reason ?? detail}`;
 }
 
-function connectionReason(code: string, raw: string, detail: string, endpoint: string | undefined): string | undefined {
+const isReadTimeout = (code: string) => code === "ReadTimeout" || code === "ESOCKETTIMEDOUT";
+
+/** "0.3 s", "60 s": a limit as the settings give it, in seconds. */
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
+function connectionReason(code: string, raw: string, detail: string, endpoint: string | undefined, timeoutMs?: number): string | undefined {
   const url = parseUrl(endpoint);
   const host = url?.hostname.replace(/^\[|\]$/g, "") ?? "the host";
   if (code === "ECONNREFUSED") return "connection refused (is ENS, or the emulator, listening at that address and port?)";
   if (["ECONNRESET", "EPIPE", "ECONNABORTED", "UND_ERR_SOCKET"].includes(code)) return "the connection was closed before an answer (by the server or a proxy on the way)";
-  if (code === "ReadTimeout" || code === "ESOCKETTIMEDOUT") {
-    const ms = /ReadTimeout\D{0,3}(\d+)/.exec(raw)?.[1];
-    return `no answer within ${ms ? `${Number(ms) / 1000} s` : "the read timeout"} (the service is slow or stalled; try again later)`;
+  if (isReadTimeout(code)) {
+    const ms = timeoutMs ?? numberOrUndefined(/ReadTimeout\D{0,3}(\d+)/.exec(raw)?.[1]);
+    return `connected, but no answer within ${ms !== undefined ? seconds(ms) : "the read time-out"} (ENS, or a proxy on the way, is slow or stalled: raise ens:readTimeoutSeconds / ENS_READ_TIMEOUT_SECONDS, or try again later)`;
   }
-  if (code === "ConnectTimeout" || code === "ETIMEDOUT") return "no connection within the connect timeout (is the host reachable from here? a firewall may drop the packets)";
+  const unreachable = "is the host reachable from here? a firewall may drop the packets";
+  if (code === "ConnectTimeout") {
+    return `no connection within ${timeoutMs !== undefined ? seconds(timeoutMs) : "the connect time-out"} (ens:connectTimeoutSeconds / ENS_CONNECT_TIMEOUT_SECONDS): ${unreachable}`;
+  }
+  if (code === "ETIMEDOUT") return `no connection (the system's TCP connect timed out): ${unreachable}`;
   if (code === "ENOTFOUND") return `host not found: check the host name ${host} in the endpoint`;
   if (code === "EAI_AGAIN") return `DNS lookup of ${host} failed for now (a temporary DNS failure): check the network and DNS`;
   if (code === "EHOSTUNREACH") return "host unreachable (check the address, the routes and the firewall)";
@@ -150,6 +166,17 @@ function opensslReason(raw: string): string | undefined {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Answers that are not ENS's.
+
+/** An HTTP 429 whose body is not ENS's (a gateway's page, JSON without a RequestId, nothing). */
+function throttledBy(endpoint: string | undefined, ev: ResponseEvidence | undefined): string {
+  const body = ev ? describeAnswer(ev) : "HTTP 429";
+  return `throttled: the endpoint ${endpoint ? `${endpoint} ` : ""}answered Too Many Requests (${body}); retried at the learnt rate until ens:retryDeadlineSeconds / ENS_RETRY_DEADLINE_SECONDS`;
+}
+
+/** An ENS error body with HTTP 429 under a code that does not say Throttling. */
+function throttleHint(code: string, status: number | undefined): string {
+  return status === TOO_MANY_REQUESTS && !code.includes("Throttling") ? " (HTTP 429: throttled)" : "";
+}
 
 function notEns(endpoint: string | undefined, what: string): string {
   return `the endpoint ${endpoint ? `${endpoint} ` : ""}did not answer as ENS (${what}): check ens:endpoint / ENS_ENDPOINT`;
@@ -216,13 +243,23 @@ const SENSITIVE_PARAM = new RegExp(`((?<![A-Za-z])(?:${SENSITIVE_NAMES})"?\\s*(?
  * signature there), signature / token / key parameters wherever they appear, and the registered secrets.
  */
 export function redact(text: string): string {
-  let out = stripQueries(text).replace(SENSITIVE_PARAM, "$1[redacted]");
-  for (const secret of SECRETS) {
-    for (const form of new Set([secret, encodeURIComponent(secret), percentEncode(secret), encodeURIComponent(percentEncode(secret))])) {
-      out = out.split(form).join("[redacted]");
-    }
-  }
-  return out;
+  // Secrets first: a token with a space in it would otherwise be cut at the space by the patterns below, and its
+  // tail left behind.
+  let out = text;
+  for (const secret of SECRETS) for (const form of secretForms(secret)) out = out.split(form).join("[redacted]");
+  return stripQueries(out).replace(SENSITIVE_PARAM, "$1[redacted]");
+}
+
+/**
+ * The forms in which a secret comes back: as sent, percent-encoded (once, twice, with `!'()*` too), with its `+` read
+ * as a space (a query string decoded as a form) and re-encoded so, with its `/` escaped as `\/` (JSON from PHP, Java,
+ * ...), and both. Longest first, so that no form leaves part of a longer one behind.
+ */
+function secretForms(secret: string): string[] {
+  const spaced = secret.replace(/\+/g, " ");
+  const escaped = (s: string) => s.replace(/\//g, "\\/");
+  const forms = [secret, encodeURIComponent(secret), percentEncode(secret), encodeURIComponent(percentEncode(secret)), spaced, encodeURIComponent(spaced).replace(/%20/g, "+"), escaped(secret), escaped(spaced)];
+  return [...new Set(forms)].sort((a, b) => b.length - a.length);
 }
 
 /** `http://h/p?x=1` -> `http://h/p`, `POST /?Action=...` -> `POST /`. */

@@ -5,13 +5,21 @@ import { AddressInfo } from "node:net";
  * A loopback proxy in front of the emulator that plays what happens between the provider and a real ENS: something
  * changing the world just before a call lands (`before`: a race with a change by hand), an answer lost after ENS
  * applied the call (`answer` returns "lose"), or an answer in another shape (`answer` returns a new body).
- * Requests are forwarded byte for byte (headers included), so signatures still verify.
+ * Requests are forwarded byte for byte (headers included), so signatures still verify. The hooks also get the request as
+ * sent (`url` with its query, `headers`), e.g. to play an endpoint that echoes it.
  */
 export interface ProxyHooks {
   /** Runs before the request is forwarded; `n` counts calls of that action, from 1. */
-  before?: (action: string, n: number) => void | Promise<void>;
-  /** Sees the JSON answer; returns it (changed or not), or "lose" to drop the connection instead. */
-  answer?: (action: string, n: number, body: any, status: number) => any | "lose";
+  before?: (action: string, n: number, req: ProxiedRequest) => void | Promise<void>;
+  /** Sees the JSON answer; returns it (changed or not), `{ __status, body }` for another status, or "lose" to drop the connection. */
+  answer?: (action: string, n: number, body: any, status: number, req: ProxiedRequest) => any | "lose";
+}
+
+export interface ProxiedRequest {
+  method: string;
+  /** Path and query string, as received. */
+  url: string;
+  headers: http.IncomingHttpHeaders;
 }
 
 export async function startWireProxy(target: string, hooks: ProxyHooks) {
@@ -23,7 +31,8 @@ export async function startWireProxy(target: string, hooks: ProxyHooks) {
     req.on("end", async () => {
       const action = String(req.headers["x-acs-action"] ?? new URL(req.url ?? "/", "http://x").searchParams.get("Action") ?? "");
       const n = (counts[action] = (counts[action] ?? 0) + 1);
-      await hooks.before?.(action, n);
+      const sent: ProxiedRequest = { method: req.method ?? "", url: req.url ?? "/", headers: req.headers };
+      await hooks.before?.(action, n, sent);
       const fwd = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
         const body: Buffer[] = [];
         up.on("data", (c) => body.push(c));
@@ -35,10 +44,13 @@ export async function startWireProxy(target: string, hooks: ProxyHooks) {
           } catch {
             json = undefined;
           }
-          const out = json !== undefined && hooks.answer ? hooks.answer(action, n, json, up.statusCode ?? 0) : json;
+          const out = json !== undefined && hooks.answer ? hooks.answer(action, n, json, up.statusCode ?? 0, sent) : json;
           if (out === "lose") return req.socket.destroy();
-          res.writeHead(up.statusCode ?? 502, { "content-type": "application/json" });
-          res.end(out === undefined ? text : JSON.stringify(out));
+          // `{ __status, body }`: another HTTP status with that body (a refusal ENS did not make, say).
+          const status = out?.__status ?? up.statusCode ?? 502;
+          const sentBody = out?.__status ? out.body : out;
+          res.writeHead(status, { "content-type": "application/json" });
+          res.end(sentBody === undefined ? text : JSON.stringify(sentBody));
         });
       });
       fwd.on("error", () => req.socket.destroy());

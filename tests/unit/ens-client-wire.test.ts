@@ -74,14 +74,23 @@ describe("EnsClient wire encoding (ACS3, the default signature)", () => {
   });
 
   it("describes n instances by ID in ceil(n/100) calls of 100 IDs each", async () => {
-    nextReply = { body: { RequestId: "r", Instances: { Instance: [] }, TotalCount: 0 } };
-    const ids = Array.from({ length: 250 }, (_, i) => `i-n${i}`);
-    await client.describeInstancesById(ids);
-    expect(server.requests).toHaveLength(3);
-    const sent = server.requests.map((r) => JSON.parse(r.query.InstanceIds) as string[]);
-    expect(sent.map((s) => s.length).sort()).toEqual([100, 100, 50]);
-    expect(sent.flat().sort()).toEqual([...ids].sort());
-    expect(server.requests.every((r) => r.query.PageSize === "100")).toBe(true);
+    // ENS knows every instance asked for (instances missing from an answer are asked for again).
+    const known = await startCaptureServer((c) => {
+      const asked = JSON.parse(c.query.InstanceIds) as string[];
+      return { body: { RequestId: "r", Instances: { Instance: asked.map((InstanceId) => ({ InstanceId, Status: "Running" })) }, TotalCount: asked.length } };
+    });
+    try {
+      const ids = Array.from({ length: 250 }, (_, i) => `i-n${i}`);
+      const found = await new EnsClient({ endpoint: known.url, credentials: KEY, retry: NO_RETRY_FOR_TESTS }).describeInstancesById(ids);
+      expect(found.size).toBe(250);
+      expect(known.requests).toHaveLength(3);
+      const sent = known.requests.map((r) => JSON.parse(r.query.InstanceIds) as string[]);
+      expect(sent.map((s) => s.length).sort()).toEqual([100, 100, 50]);
+      expect(sent.flat().sort()).toEqual([...ids].sort());
+      expect(known.requests.every((r) => r.query.PageSize === "100")).toBe(true);
+    } finally {
+      await known.close();
+    }
   });
 
   it("encodes StopInstances and StartInstances InstanceIds comma-separated, with nothing else (StopInstancesRequest.ts has no ForceStop)", async () => {
@@ -150,6 +159,37 @@ describe("EnsClient with the v2 (HMAC-SHA1) signature", () => {
       expect(q).toMatchObject({ Action: "AttachKeyPair", Version: "2017-11-10", SignatureMethod: "HMAC-SHA1", AccessKeyId: "wire-test-key", Format: "json" });
       expect(q.Signature).toMatch(/^[A-Za-z0-9+/]+=*$/);
       expect(businessParams(server.requests[0])).toEqual({ KeyPairId: "ssh-abc", InstanceIds: '["i-a1"]' });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("ListTagResources paging (issue 19.5)", () => {
+  const page = (n: number, nextToken?: string) => ({ RequestId: `r-${n}`, TagResources: [{ ResourceId: `i-p${n}`, ResourceType: "instance", TagKey: "k", TagValue: `v${n}` }], ...(nextToken ? { NextToken: nextToken } : {}) });
+
+  it("follows NextToken until ENS sends none", async () => {
+    const server = await startCaptureServer((c) => ({ body: c.query.NextToken === undefined ? page(1, "t-1") : c.query.NextToken === "t-1" ? page(2, "t-2") : page(3) }));
+    try {
+      const client = new EnsClient({ endpoint: server.url, credentials: KEY, retry: NO_RETRY_FOR_TESTS });
+      const tags = await client.listTagResources({ instanceIds: ["i-p1"] });
+      expect(tags.map((t) => t.ResourceId)).toEqual(["i-p1", "i-p2", "i-p3"]);
+      expect(server.requests.map((r) => r.query.NextToken)).toEqual([undefined, "t-1", "t-2"]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a NextToken that repeats ends paging with an error instead of a loop", async () => {
+    // Bounded so that a client without the check ends too (with duplicates) rather than hanging the suite.
+    const server = await startCaptureServer((c) => ({ body: c.query.NextToken === undefined ? page(1, "t-1") : page(2, server.requests.length < 6 ? "t-1" : undefined) }));
+    try {
+      const client = new EnsClient({ endpoint: server.url, credentials: KEY, retry: NO_RETRY_FOR_TESTS });
+      const err = (await client.listTagResources({ tag: { Key: "k" } }).catch((e) => e)) as EnsError;
+      expect(err).toBeInstanceOf(EnsError);
+      expect(err).toMatchObject({ code: "InvalidNextToken.Repeated", action: "ListTagResources", retryable: false });
+      expect(err.message).toBe('ListTagResources: InvalidNextToken.Repeated: ENS answered page 2 with the NextToken "t-1" it had already given; stopped paging instead of reading the same pages again');
+      expect(server.requests).toHaveLength(2);
     } finally {
       await server.close();
     }

@@ -1,7 +1,7 @@
 import { EnsError } from "../../provider/ens";
-import { AdaptiveRate, CallBudget, createBudget, withRetry } from "../../provider/policies";
+import { AdaptiveRate, CallBudget, createBudget, DEFAULT_RETRY, MAX_POLL_MS, pollDelayMs, withRetry } from "../../provider/policies";
 
-const fast = { retries: 3, minDelayMs: 1, maxDelayMs: 2 };
+const fast = { deadlineMs: 60_000, retries: 3, minDelayMs: 1, maxDelayMs: 2 };
 const throttled = () => new EnsError("Throttling.User", "slow down", "X", 400, "r", true);
 
 describe("withRetry", () => {
@@ -27,6 +27,91 @@ describe("withRetry", () => {
     const err = await withRetry(async () => { attempts++; throw new EnsError("InvalidKeyPair.NotFound", "no", "X", 404); }, fast).catch((e) => e);
     expect(attempts).toBe(1);
     expect(err.code).toBe("InvalidKeyPair.NotFound");
+  });
+});
+
+describe("withRetry: bounded by a deadline (issue 19.2)", () => {
+  afterEach(() => jest.useRealTimers());
+
+  it("by default retries for minutes, as Terraform does, not 8 times", async () => {
+    jest.useFakeTimers();
+    let attempts = 0;
+    const t0 = Date.now();
+    const settled = withRetry(async () => { attempts++; throw throttled(); }, DEFAULT_RETRY).catch((e) => e);
+    await jest.advanceTimersByTimeAsync(DEFAULT_RETRY.deadlineMs + 10_000);
+    const err = (await settled) as EnsError;
+    expect(DEFAULT_RETRY.deadlineMs).toBeGreaterThanOrEqual(120_000);
+    expect(attempts).toBeGreaterThan(30);
+    expect(err).toBeInstanceOf(EnsError);
+    expect(err).toMatchObject({ code: "Throttling.User", httpStatus: 400, requestId: "r", retryable: true, action: "X" });
+    expect(err.message).toMatch(new RegExp(`^slow down \\(gave up after 30[0-5](\\.\\d)? s and ${attempts} attempts; `));
+    // No retry starts after the deadline; the last wait may end at most one maximum delay past it.
+    expect(Date.now() - t0).toBeLessThanOrEqual(DEFAULT_RETRY.deadlineMs + DEFAULT_RETRY.maxDelayMs + 10_000);
+  });
+
+  it("waits between attempts with a growing backoff up to maxDelayMs (Terraform: 3 s, then 5 s)", async () => {
+    jest.useFakeTimers();
+    const sentAt: number[] = [];
+    const settled = withRetry(async () => { sentAt.push(Date.now()); throw throttled(); }, { deadlineMs: 60_000, minDelayMs: 200, maxDelayMs: 5000 }).catch((e) => e);
+    await jest.advanceTimersByTimeAsync(70_000);
+    await settled;
+    const waits = sentAt.slice(1).map((t, i) => t - sentAt[i]);
+    expect(waits[0]).toBeGreaterThanOrEqual(200);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(5000);
+    expect(waits.slice(-3).every((w) => w >= 2500)).toBe(true);
+  });
+
+  it("a retry cap still applies when one is given (NO_RETRY: one attempt, no 'gave up')", async () => {
+    let attempts = 0;
+    const err = await withRetry(async () => { attempts++; throw throttled(); }, { deadlineMs: 0, retries: 0, minDelayMs: 0, maxDelayMs: 0 }).catch((e) => e);
+    expect(attempts).toBe(1);
+    expect(err.message).toBe("slow down");
+  });
+});
+
+describe("pollDelayMs: how long to wait before the next look at instances in transition (issue 19.3)", () => {
+  const BASE = 2000;
+
+  it("polls at the base interval for the first minute", () => {
+    for (const t of [0, 1000, 30_000, 59_999]) expect(pollDelayMs(t, BASE)).toBe(BASE);
+  });
+
+  it("then backs off, never faster than before and never slower than 30 s", () => {
+    let last = 0;
+    for (let t = 0; t <= 3_600_000; t += 1000) {
+      const d = pollDelayMs(t, BASE);
+      expect(d).toBeGreaterThanOrEqual(last);
+      expect(d).toBeLessThanOrEqual(MAX_POLL_MS);
+      last = d;
+    }
+    expect(MAX_POLL_MS).toBe(30_000);
+    expect(pollDelayMs(120_000, BASE)).toBeGreaterThan(BASE);
+    expect(pollDelayMs(30 * 60_000, BASE)).toBe(MAX_POLL_MS);
+  });
+
+  it("costs tens of looks, not hundreds, for a 30-minute stop (at most 10% late after the first minute)", () => {
+    const looks = (waitMs: number) => {
+      let t = 0;
+      let n = 0;
+      while (t < waitMs) {
+        t += pollDelayMs(t, BASE);
+        n++;
+      }
+      return { n, lateMs: t - waitMs };
+    };
+    const stop = looks(30 * 60_000);
+    expect(stop.n).toBeLessThan(100);
+    expect(30 * 60_000 / BASE).toBe(900); // the base interval alone
+    expect(stop.lateMs).toBeLessThanOrEqual(MAX_POLL_MS);
+    for (const w of [61_000, 90_000, 180_000, 299_000]) expect(looks(w).lateMs).toBeLessThanOrEqual(0.1 * w + 1);
+    expect(looks(10_000)).toEqual({ n: 5, lateMs: 0 });
+  });
+
+  it("never polls faster than a base the user set above the cap, and accepts a base below a second", () => {
+    expect(pollDelayMs(0, 60_000)).toBe(60_000);
+    expect(pollDelayMs(3_600_000, 60_000)).toBe(60_000);
+    expect(pollDelayMs(0, 20)).toBe(20);
+    expect(pollDelayMs(-5, BASE)).toBe(BASE);
   });
 });
 
