@@ -1,9 +1,9 @@
 import { chunk, MAX_BINDING_BATCH } from "./batch";
-import { EnsClient } from "./ens";
+import { EnsClient, Instance } from "./ens";
 import { engineAlive } from "./engine";
 import { BindingKey, executePlan, ExecutionResult } from "./execute";
 import { LiveInstance, Plan, planBatches, planBinding } from "./plan";
-import { claimSettleMs, claimTag, describeLeases, findLeases, Identity, isMine, keyNames, leaseLifetimeMs, newRun, OWNER_TAG, readTags, recoverLeases, RunLease, sortLeases, sortOwners, tagEach, Tags, untagIf } from "./protocol";
+import { claimSettleMs, claimTag, describeLeases, findLeases, findOwnClaims, Identity, isMine, keyNames, leaseLifetimeMs, newRun, OWNER_TAG, readTags, recoverLeases, RunLease, sortLeases, sortOwners, tagEach, Tags, untagIf } from "./protocol";
 import { list, Reporter } from "./report";
 import { readSettings } from "./settings";
 import { AttachmentInputs } from "./validate";
@@ -14,6 +14,14 @@ import { AttachmentInputs } from "./validate";
  */
 
 export type Operation = "create" | "update" | "delete";
+
+/** A plan refused before any change; `yielded`: instances it found taken over, which the state must drop all the same. */
+export class Refusal extends Error {
+  /** `stillBound`: of the state's bindings, those ENS still shows (what the state may keep). */
+  constructor(message: string, readonly yielded: string[], readonly stillBound: string[]) {
+    super(message);
+  }
+}
 
 export interface Before {
   /** What the state says this resource has bound. */
@@ -35,17 +43,21 @@ export interface Outcome {
 
 interface Observed {
   plan: Plan;
+  /** The state's view, with what earlier runs left claimed (creates and updates). */
+  before: Before;
   tags: Map<string, Tags>;
   lease: RunLease;
 }
 
-export async function converge(client: EnsClient, key: BindingKey, inputs: AttachmentInputs, before: Before, me: Identity, op: Operation, out: Reporter): Promise<Outcome> {
-  const { plan, tags, lease } = await observeAndPlan(client, key, inputs, before, me, op, out);
+export async function converge(client: EnsClient, key: BindingKey, inputs: AttachmentInputs, given: Before, me: Identity, op: Operation, out: Reporter): Promise<Outcome> {
+  const { plan, tags, lease, before } = await observeAndPlan(client, key, inputs, given, me, op, out);
   const stopTimeoutMs = (inputs.stopTimeoutSeconds ?? 300) * 1000;
   const claimFreshMs = 2 * stopTimeoutMs + leaseLifetimeMs();
   const result: ExecutionResult = { succeeded: new Set(), failures: [], leftStopped: [], restarted: 0, lost: [] };
-  // Rule 3 for instances bound without a stop: claimed, read back, then bound; the window does the same per stop.
-  const claimed = await claimFirst(client, plan, me, claimFreshMs, result);
+  // Rule 3 for instances bound without a stop, and for those this run takes that carry its key already (adopted,
+  // taken over, a stale claim): claimed, read back, then bound; the window does the same per stop.
+  const early = plan.alreadyAttached.filter((i) => !isMine(tags.get(i)?.owner, me));
+  const { plan: claimed, early: earlyOk } = await claimFirst(client, plan, early, me, claimFreshMs, result);
   const executed = await executePlan(client, key, claimed, {
     lease,
     expectedOwner: (id) => (tags.get(id)?.owner && !isMine(tags.get(id)!.owner, me) ? tags.get(id)!.owner!.owner : undefined),
@@ -57,9 +69,10 @@ export async function converge(client: EnsClient, key: BindingKey, inputs: Attac
     log: out.log,
   });
   merge(result, executed);
-  // Start from what ENS had bound when we looked (adopted + about to be detached), then apply what succeeded.
+  // Start from what ENS had bound when we looked (own bindings + about to be detached), then apply what succeeded.
   const detaching = new Set(planBatches(plan).filter((b) => b.action === "DetachKeyPair").flatMap((b) => b.instanceIds));
-  const stillAttached = new Set([...plan.alreadyAttached, ...detaching]);
+  const earlySet = new Set(early);
+  const stillAttached = new Set([...plan.alreadyAttached.filter((i) => !earlySet.has(i)), ...detaching]);
   const attachedNow: string[] = [];
   const detachedNow: string[] = [];
   for (const ok of result.succeeded) {
@@ -68,20 +81,39 @@ export async function converge(client: EnsClient, key: BindingKey, inputs: Attac
       detachedNow.push(ok);
     } else attachedNow.push(ok);
   }
-  const kept = await checkAfter(client, key, me, attachedNow, result);
+  const kept = new Set(await checkAfter(client, key, me, [...attachedNow, ...earlyOk], result));
   for (const id of kept) stillAttached.add(id);
-  const taken = new Set(plan.takenOver.map((t) => t.instanceId));
-  const adopted = [...plan.adoptedUnowned, ...plan.alreadyAttached.filter((i) => taken.has(i) && !before.attached.includes(i))];
-  const reclaim = [...adopted, ...plan.staleOwners.map((s) => s.instanceId), ...plan.rewriteOwners].filter((i) => stillAttached.has(i) && !kept.includes(i));
+  const adopted = earlyOk.filter((i) => kept.has(i) && !before.attached.includes(i));
+  const reclaim = plan.rewriteOwners.filter((i) => stillAttached.has(i) && !kept.has(i));
   // Claims of this resource on instances it no longer binds go too: those it detached, and those found detached
   // already (a run that detached them died before releasing its claim).
   // (Only a claim for this key pair: after a rotation the claim for the new key is the new resource's.)
   const unclaim = [...detachedNow, ...plan.alreadyDetached.filter((i) => isMine(tags.get(i)?.owner, me) && tags.get(i)!.owner!.keyPairId === me.keyPairId)];
-  await recordOwnership(client, me, claimFreshMs, [...new Set(reclaim)], unclaim, out);
+  await recordOwnership(client, me, claimFreshMs, reclaim, unclaim, out);
   const wanted = new Set(inputs.instanceIds);
   const yielded = [...new Set([...plan.yielded.map((y) => y.instanceId), ...result.lost.map((l) => l.instanceId)])].filter((i) => wanted.has(i) && !stillAttached.has(i));
-  const counts = { attached: kept.length, detached: detachedNow.length, adopted: new Set(adopted).size, restarted: result.restarted };
+  const counts = { attached: attachedNow.filter((i) => kept.has(i)).length, detached: detachedNow.length, adopted: adopted.length, restarted: result.restarted };
   return { attached: [...stillAttached].sort(), yielded: yielded.sort(), reasons: reasons(result), counts };
+}
+
+/**
+ * Creates and updates add what earlier runs of their logical resource left claimed, outside the state and no longer
+ * wanted (a run whose engine died after the provider bound): to be detached.
+ */
+async function withLeftovers(client: EnsClient, before: Before, inputs: AttachmentInputs, me: Identity, out: Reporter): Promise<Before> {
+  const known = new Set([...inputs.instanceIds, ...before.attached, ...before.yielded]);
+  const found = (await findOwnClaims(client, me)).filter((i) => !known.has(i));
+  const live = found.length ? await client.describeInstancesById(found) : new Map<string, Instance>();
+  const { left, blocked } = leftoversToUnbind(found, live, inputs.stopInstances);
+  if (left.length) out.warn(`${left.length} instance(s) carry this resource's owner tag from an earlier run that did not reach the state (${list(left, 5)}): no longer wanted, this run unbinds them`);
+  if (blocked.length) out.warn(`${blocked.length} instance(s) carry this resource's owner tag and key pair from an earlier run that did not reach the state (${list(blocked, 5)}): they are Running and stopInstances is false, so they stay bound; stop them, or set stopInstances: true, and run pulumi up to unbind them`);
+  return left.length ? { ...before, attached: union(before.attached, left) } : before;
+}
+
+/** Of the instances an earlier run left claimed: those this run can unbind, and those Running that it may not stop. */
+export function leftoversToUnbind(found: string[], live: Map<string, Instance>, stopInstances: boolean): { left: string[]; blocked: string[] } {
+  const blocked = stopInstances ? [] : found.filter((i) => live.get(i)?.Status === "Running" && live.get(i)?.KeyPairName);
+  return { left: found.filter((i) => live.has(i) && !blocked.includes(i)), blocked };
 }
 
 /**
@@ -89,13 +121,15 @@ export async function converge(client: EnsClient, key: BindingKey, inputs: Attac
  * Owner tags are read for every instance of the resource, since a takeover, a stale claim or a concurrent claim can
  * be on any of them.
  */
-async function observeAndPlan(client: EnsClient, key: BindingKey, inputs: AttachmentInputs, before: Before, me: Identity, op: Operation, out: Reporter): Promise<Observed> {
-  const ids = union(union(inputs.instanceIds, before.attached), before.yielded);
+async function observeAndPlan(client: EnsClient, key: BindingKey, inputs: AttachmentInputs, given: Before, me: Identity, op: Operation, out: Reporter): Promise<Observed> {
   const waits = { timeoutMs: (inputs.stopTimeoutSeconds ?? 300) * 1000, pollIntervalMs: readSettings().pollIntervalMs, onProgress: out.log, warn: out.warn };
-  const lease: RunLease = { run: newRun(), me };
+  const lease: RunLease = { run: newRun(), me, bounds: { maxStopped: inputs.maxStoppedInstances, maxStoppedPerRegion: inputs.maxStoppedPerRegion } };
   const leases = sortLeases(await findLeases(client), me, lease.run);
-  for (const line of describeLeases(leases, new Set(ids))) out.warn(line);
+  for (const line of describeLeases(leases, new Set(union(union(inputs.instanceIds, given.attached), given.yielded)))) out.warn(line);
   for (const f of await recoverLeases(client, leases, waits)) out.warn(`${f.instanceId} was stopped by an interrupted run and could not be started again: ${f.code}: ${f.message}`);
+  // After the recovery: an instance it started again is Running, and what may unbind it is decided on that.
+  const before = op === "delete" ? given : await withLeftovers(client, given, inputs, me, out);
+  const ids = union(union(inputs.instanceIds, before.attached), before.yielded);
   const described = await settle(client, ids, waits);
   const live = new Map<string, LiveInstance>([...described].map(([i, d]) => [i, { status: d.Status, keyPairName: d.KeyPairName || undefined, region: d.EnsRegionId }]));
   const tags = await readTags(client, ids);
@@ -120,7 +154,15 @@ async function observeAndPlan(client: EnsClient, key: BindingKey, inputs: Attach
   if (plan.ownedElsewhere.length) problems.push(ownedElsewhereProblem(plan.ownedElsewhere));
   if (plan.blockedRunning.length) problems.push(runningProblem(plan.blockedRunning, op));
   if (plan.unready.length) problems.push(`instance(s) neither Running nor Stopped: ${plan.unready.map((u) => `${u.instanceId} (${u.status})`).join(", ")}; wait until they settle and run again`);
-  if (problems.length) throw new Error(`${problems.join("\n")}\nNothing was changed.`);
+  if (problems.length) {
+    // Instances another resource took over are lost whatever else is wrong: the state must say so (rule 2).
+    for (const [owner, lost] of byOwner(plan.yielded)) problems.push(`${lost.length} instance(s) were taken over by ${owner}: dropped from this resource's state, left to it: ${list(lost, 5)}`);
+    // What the state may keep: its bindings ENS still shows, with this key and no other owner's standing claim.
+    const truth = before.attached.filter((i) => live.get(i)?.keyPairName === key.name && !owners.others.has(i));
+    const lostBindings = before.attached.filter((i) => !truth.includes(i) && !plan.yielded.some((y) => y.instanceId === i));
+    if (lostBindings.length) problems.push(`${lostBindings.length} instance(s) the state lists as bound do not carry ${key.name} any more: dropped from this resource's state: ${list(lostBindings, 5)}`);
+    throw new Refusal(`${problems.join("\n")}\nNothing was changed.`, plan.yielded.map((y) => y.instanceId), truth);
+  }
   const ownRotation = plan.replacesKey.filter((r) => tags.get(r.instanceId)?.owner && isMine(tags.get(r.instanceId)!.owner, me));
   const foreignKeys = plan.replacesKey.filter((r) => !ownRotation.includes(r));
   if (ownRotation.length) out.log(`rotating ${ownRotation.length} instance(s) of this resource to ${key.name} (from ${[...new Set(ownRotation.map((r) => r.keyPairName))].slice(0, 3).join(", ")})`);
@@ -133,16 +175,21 @@ async function observeAndPlan(client: EnsClient, key: BindingKey, inputs: Attach
   if (plan.adoptedUnowned.length) out.warn(`adopting ${plan.adoptedUnowned.length} instance(s) that already carry ${key.name} and have no owner: ${list(plan.adoptedUnowned, 5)}; this resource owns them from now on`);
   for (const [owner, lost] of byOwner(plan.yielded)) out.warn(`${lost.length} instance(s) were taken over by ${owner}: left to it and dropped from this resource (takeOwnership is final; to take them back, list them in a new resource with takeOwnership): ${list(lost, 5)}`);
   for (const [owner, left] of byOwner(plan.leftToOwner)) out.log(`${left.length} instance(s) no longer wanted are owned by ${owner} now: left bound, dropped from this resource: ${list(left, 5)}`);
-  return { plan, tags, lease };
+  return { plan, tags, lease, before };
 }
 
-/** Writes this resource's claim on the Stopped instances it attaches, waits, reads back: lost ones are not bound. */
-async function claimFirst(client: EnsClient, plan: Plan, me: Identity, freshMs: number, result: ExecutionResult): Promise<Plan> {
+/**
+ * Writes this resource's claim on the Stopped instances it attaches and on `early` (instances it takes that carry its
+ * key already), waits, reads back: lost ones are not bound, not recorded. Returns the plan without them, and which of
+ * `early` are this resource's now.
+ */
+async function claimFirst(client: EnsClient, plan: Plan, early: string[], me: Identity, freshMs: number, result: ExecutionResult): Promise<{ plan: Plan; early: string[] }> {
   const attach = plan.batches.filter((b) => b.action === "AttachKeyPair").flatMap((b) => b.instanceIds);
-  if (!attach.length) return plan;
-  const refused = await tagEach(client, attach, [claimTag(me, freshMs)]);
+  const all = [...attach, ...early];
+  if (!all.length) return { plan, early: [] };
+  const refused = await tagEach(client, all, [claimTag(me, freshMs)]);
   for (const f of refused) result.failures.push({ ...f, action: "AttachKeyPair", message: `could not take the owner tag ${OWNER_TAG} (${f.message}); not bound` });
-  const written = attach.filter((id) => !refused.some((f) => f.instanceId === id));
+  const written = all.filter((id) => !refused.some((f) => f.instanceId === id));
   await new Promise((r) => setTimeout(r, claimSettleMs()));
   const after = written.length ? await readTags(client, written) : new Map<string, Tags>();
   const ours = new Set<string>();
@@ -153,7 +200,7 @@ async function claimFirst(client: EnsClient, plan: Plan, me: Identity, freshMs: 
   }
   const detach = plan.batches.filter((b) => b.action === "DetachKeyPair");
   const kept = chunk(attach.filter((id) => ours.has(id)), MAX_BINDING_BATCH).map((instanceIds) => ({ action: "AttachKeyPair" as const, instanceIds }));
-  return { ...plan, batches: [...detach, ...kept] };
+  return { plan: { ...plan, batches: [...detach, ...kept] }, early: early.filter((id) => ours.has(id)) };
 }
 
 /**

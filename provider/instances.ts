@@ -1,5 +1,6 @@
 import { chunk, MAX_DESCRIBE_IDS, MAX_TAG_RESOURCES } from "./batch";
 import { EnsClient } from "./ens";
+import { pollDelayMs } from "./policies";
 import { asEnsError, confirmFailures, goneFailure, InstanceFailure, look, powered, reasonOf } from "./observe";
 
 export type { InstanceFailure } from "./observe";
@@ -69,7 +70,8 @@ async function oneByOne(client: EnsClient, ids: string[], to: "stop" | "start", 
  * Returns the instances that did not get there (vanished ones included).
  */
 export async function waitForStatus(client: EnsClient, ids: string[], status: "Stopped" | "Running", opts: WaitOptions): Promise<InstanceFailure[]> {
-  const deadline = Date.now() + opts.timeoutMs;
+  const started = Date.now();
+  const deadline = started + opts.timeoutMs;
   let pending = [...ids];
   let lastSeen = new Map<string, string>();
   for (let round = 0; pending.length > 0; round++) {
@@ -77,9 +79,11 @@ export async function waitForStatus(client: EnsClient, ids: string[], status: "S
     lastSeen = new Map(pending.map((id) => [id, live.get(id)?.Status ?? "NotFound"]));
     pending = pending.filter((id) => lastSeen.get(id) !== status && lastSeen.get(id) !== "NotFound");
     if (pending.length === 0) break;
+    // Long waits (edge nodes can take many minutes) are polled less often: at most 10% late, at most every 30 s.
+    const delay = pollDelayMs(Date.now() - started, opts.pollIntervalMs);
     if (Date.now() + opts.pollIntervalMs > deadline) break;
     if (round % 5 === 4) opts.onProgress?.(`waiting for ${pending.length}/${ids.length} instance(s) to be ${status}`);
-    await new Promise((r) => setTimeout(r, opts.pollIntervalMs));
+    await new Promise((r) => setTimeout(r, Math.min(delay, deadline - Date.now())));
   }
   const failures: InstanceFailure[] = pending.map((id) => ({
     instanceId: id,

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { countingCalls, EnsClient, KeyPair, KeyPairRef } from "./ens";
+import { countingCalls, EnsClient, Instance, KeyPair, KeyPairRef } from "./ens";
 import { tracked } from "./engine";
-import { Before, converge, Operation, Outcome, union } from "./converge";
+import { Before, converge, leftoversToUnbind, Operation, Outcome, Refusal, union } from "./converge";
 import { BindingKey } from "./execute";
-import { identityOf } from "./protocol";
+import { findOwnClaims, identityOf, isMine, keyNames, OWNER_TAG, readTags, sortOwners, untagIf } from "./protocol";
 import { list, Reporter, reporterFor } from "./report";
 import { ConfigSource, getClient, useStackConfig } from "./settings";
 import { AttachmentInputs, checkInputs, DEFAULTS } from "./validate";
@@ -70,7 +70,7 @@ async function createAttachment(inputs: Props) {
 }
 
 async function updateAttachment(id: string, olds: Props, news: Props) {
-  const { client, key } = await prepare(news);
+  const { client, key } = await prepare(news).catch((e) => dropLostBindings(e, id, olds, news));
   const before = { attached: olds.attachedInstanceIds ?? [], yielded: olds.yieldedInstanceIds ?? [] };
   const { attached, yielded } = await convergeOrThrow(client, key, news, before, id, "update");
   return { outs: outputs(news, key, attached, yielded) };
@@ -91,6 +91,9 @@ async function deleteAttachment(id: string, props: Props): Promise<void> {
     const carrying = await dangling(client, props, touched);
     if (!carrying.length) {
       log(`key pair ${props.keyPairId} no longer exists in ENS and none of the ${touched.length} instance(s) carries its name: nothing is bound`);
+      // Its claims go with it (a fresh one would hold the instances against other resources for minutes).
+      const me = identityOf(props, id, props.keyPairId);
+      await untagIf(client, touched, OWNER_TAG, (_, t) => isMine(t.owner, me)).catch((e) => warn(`could not remove this resource's owner tags: ${(e as Error).message}`));
       return;
     }
     warn(`key pair ${props.keyPairId} was deleted in ENS while bound: ${carrying.length} instance(s) still carry its name ${props.keyPairName}; detaching by name`);
@@ -119,11 +122,27 @@ export async function read(id: string, props: Props): Promise<{ id: string; prop
     return { id, props: { ...props, attachedInstanceIds: carrying.sort() } };
   }
   const live = await client.describeInstancesById(touched);
-  const attachedInstanceIds = [...live.values()].filter((i) => i.KeyPairName === key.KeyPairName).map((i) => i.InstanceId).sort();
+  const carrying = [...live.values()].filter((i) => i.KeyPairName === key.KeyPairName).map((i) => i.InstanceId).sort();
   if (!imported) {
-    // Refresh: only outputs change; the inputs the program gave stay as they are.
-    return { id, props: { ...props, keyPairId: key.KeyPairId, keyPairName: key.KeyPairName, attachedInstanceIds, yieldedInstanceIds: props.yieldedInstanceIds ?? [] } };
+    // Refresh: only outputs change; the inputs the program gave stay as they are. An instance another resource's
+    // standing claim is on is that resource's, whatever key it carries (protocol rule 2).
+    const me = identityOf(props, id, key.KeyPairId);
+    const owners = await sortOwners(await readTags(client, touched), (i) => live.get(i)?.KeyPairName || undefined, me, keyNames(client));
+    // Bindings an earlier run of this resource made and never recorded (its engine died) are bound all the same.
+    // (Only those the next up can unbind: a Running one without stopInstances would make every diff ask in vain.)
+    const found = (await findOwnClaims(client, me)).filter((i) => !touched.includes(i));
+    const leftLive = found.length ? await client.describeInstancesById(found) : new Map<string, Instance>();
+    // A Stopped one may be under the lease of the interrupted run, to be started again: only with stopInstances.
+    const { left, blocked } = leftoversToUnbind(found, leftLive, props.stopInstances === true);
+    const leftovers = props.stopInstances === true ? left : [];
+    const unmanaged = [...blocked, ...left.filter((i) => !leftovers.includes(i))].filter((i) => leftLive.get(i)?.KeyPairName === key.KeyPairName);
+    if (unmanaged.length) reporterFor(props).warn(`${unmanaged.length} instance(s) carry this resource's owner tag from an earlier run that did not reach the state (${list(unmanaged, 5)}): with stopInstances: true the next pulumi up unbinds them`);
+    const attachedInstanceIds = [...carrying.filter((i) => !owners.others.has(i)), ...leftovers.filter((i) => leftLive.get(i)?.KeyPairName === key.KeyPairName)].sort();
+    const wantedSet = new Set(wanted);
+    const yieldedInstanceIds = union(props.yieldedInstanceIds ?? [], touched.filter((i) => owners.others.has(i))).filter((i) => wantedSet.has(i) && !attachedInstanceIds.includes(i)).sort();
+    return { id, props: { ...props, keyPairId: key.KeyPairId, keyPairName: key.KeyPairName, attachedInstanceIds, yieldedInstanceIds } };
   }
+  const attachedInstanceIds = carrying;
   const inputs = { keyPairId: key.KeyPairId, instanceIds: wanted, ...DEFAULTS };
   return { id: `${key.KeyPairId}:att-${randomBytes(4).toString("hex")}`, props: outputs(inputs, key, attachedInstanceIds, []), inputs };
 }
@@ -164,11 +183,36 @@ async function prepare(inputs: Props): Promise<{ client: EnsClient; key: KeyPair
   return { client, key };
 }
 
+/**
+ * An update that cannot start (its key pair is gone, say) still records the bindings it sees gone: instances the state
+ * lists that no longer carry the key pair's name leave the state (partial state), named in the error.
+ */
+async function dropLostBindings(e: unknown, id: string, olds: Props, news: Props): Promise<never> {
+  const attached: string[] = olds.attachedInstanceIds ?? [];
+  const live = attached.length && olds.keyPairName ? await getClient().describeInstancesById(attached).catch(() => undefined) : undefined;
+  const lost = live ? attached.filter((i) => live.get(i)?.KeyPairName !== olds.keyPairName) : [];
+  if (!lost.length) throw e;
+  const message = `${(e as Error).message}\n${lost.length} instance(s) the state lists as bound do not carry ${olds.keyPairName} any more: dropped from this resource's state: ${list(lost, 5)}`;
+  const key = { KeyPairId: olds.keyPairId, KeyPairName: olds.keyPairName } as KeyPair;
+  const props = { ...outputs(news, key, attached.filter((i) => !lost.includes(i)), olds.yieldedInstanceIds ?? []), [PROVIDER_KEY]: news[PROVIDER_KEY] };
+  throw Object.assign(new Error(message), { id, properties: props, reasons: [message] });
+}
+
 /** Converges; per-instance failures become the partial-state error the Node dynamic provider host understands. */
 async function convergeOrThrow(client: EnsClient, key: KeyPair, inputs: Props, before: Before, id: string, op: Operation): Promise<{ attached: string[]; yielded: string[] }> {
   const out: Reporter = reporterFor(inputs);
   const me = identityOf(inputs, id, key.KeyPairId);
-  const { attached, yielded, reasons, counts } = await converge(client, { ref: { keyPairId: key.KeyPairId }, name: key.KeyPairName }, inputs as AttachmentInputs, before, me, op, out);
+  let outcome: Outcome;
+  try {
+    outcome = await converge(client, { ref: { keyPairId: key.KeyPairId }, name: key.KeyPairName }, inputs as AttachmentInputs, before, me, op, out);
+  } catch (e) {
+    // A refused update still records what it found true: bindings gone or taken over leave the state (partial state).
+    if (!(e instanceof Refusal) || op !== "update" || (!e.yielded.length && e.stillBound.length === before.attached.length)) throw e;
+    const wanted = new Set<string>(inputs.instanceIds ?? []);
+    const props = { ...outputs(inputs, key, [...e.stillBound].sort(), union([...before.yielded], e.yielded).filter((i) => wanted.has(i))), [PROVIDER_KEY]: inputs[PROVIDER_KEY] };
+    throw Object.assign(new Error(e.message), { id, properties: props, reasons: [e.message] });
+  }
+  const { attached, yielded, reasons, counts } = outcome;
   sayDone(inputs, out, counts, reasons.length);
   if (reasons.length) {
     const props = { ...outputs(inputs, key, attached, yielded), [PROVIDER_KEY]: inputs[PROVIDER_KEY] };

@@ -5,7 +5,7 @@ import { bringBack, changePower, InstanceFailure } from "./instances";
 import { asEnsError, GONE_CODE, goneFailure } from "./observe";
 import { Batch, Rolling } from "./plan";
 import { afterPoll, Bounds, DOWN, isIdle, nextStep, Phase, POLLED, Step, WindowItem, windowCounts } from "./schedule";
-import { claimSettleMs, claimTag, downElsewhere, findLeases, isMine, LEASE_TAG, leaseLifetimeMs, leaseTag, ofRun, readTags, registerWindow, sortLeases, tagEach, untagIf } from "./protocol";
+import { claimSettleMs, claimTag, downElsewhere, effectiveBounds, findLeases, LeaseBounds, isMine, LEASE_TAG, leaseLifetimeMs, leaseTag, ofRun, readTags, registerWindow, sortLeases, tagEach, untagIf } from "./protocol";
 
 /**
  * The rolling window's executor: poll (DescribeInstances, 100 IDs a call, only the instances in flight), ask the
@@ -20,7 +20,7 @@ const IN_FLIGHT: ReadonlySet<Phase> = new Set<Phase>(["stopping", "stopped", "bo
 
 /** At most one progress line this often. */
 const PROGRESS_EVERY_MS = 5000;
-/** Leases of instances running again are removed in calls of this many (UntagResources takes 50). */
+/** Leases of instances running again are removed in calls of this many (UntagResources takes 50), or every FLEET_REFRESH_MS. */
 const UNMARK_BATCH = 50;
 /** How often the window reads other runs' leases, which count against its bounds. */
 const FLEET_REFRESH_MS = 5000;
@@ -49,9 +49,14 @@ class Window {
   private lastRenew = Date.now();
   /** Instances under other runs' live leases, with their regions; read every FLEET_REFRESH_MS. */
   private foreign = new Map<string, string>();
+  /** The bounds of the other runs holding instances down (from their leases). */
+  private foreignBounds: LeaseBounds[] = [];
   private lastFleetRead = 0;
   private readonly regionOf = new Map<string, string>();
-  private readonly fleet = registerWindow(() => this.items.filter((i) => DOWN.has(i.phase)).map((i) => [i.instanceId, i.region] as [string, string]));
+  private readonly fleet: { self: symbol; done: () => void };
+  /** After giving slots back to another run (rule 5), no new stop until then: a random back-off, so two runs do not meet again. */
+  private pauseUntil = 0;
+  private lastFlush = Date.now();
 
   constructor(
     private readonly client: EnsClient,
@@ -63,6 +68,7 @@ class Window {
     this.items = rolling.instances.map((i) => ({ ...i, phase: "queued" as Phase }));
     this.byId = new Map(this.items.map((i) => [i.instanceId, i]));
     this.bounds = { maxStopped: rolling.maxStopped, maxStoppedPerRegion: rolling.maxStoppedPerRegion };
+    this.fleet = registerWindow(() => this.items.filter((i) => DOWN.has(i.phase)).map((i) => [i.instanceId, i.region] as [string, string]), this.bounds);
     this.lastLog = Date.now();
   }
 
@@ -74,7 +80,10 @@ class Window {
         const roundStart = Date.now();
         await this.poll();
         await this.renewAndRead();
-        const flush = this.toUnmark.length >= UNMARK_BATCH ? this.flushMarks() : Promise.resolve();
+        // Leases go soon after their instances run again (other runs count leased instances as down), in calls of 50.
+        // While other runs hold instances down (they wait on this run's leases), at once.
+        const due = this.toUnmark.length >= UNMARK_BATCH || (this.toUnmark.length > 0 && (this.foreign.size > 0 || Date.now() - this.lastFlush > FLEET_REFRESH_MS));
+        const flush = due ? this.flushMarks() : Promise.resolve();
         let asked = false;
         for (let step = this.next(); !isIdle(step); step = this.next()) {
           if (step.stop.length && !asked && this.opts.stillWanted) {
@@ -104,7 +113,8 @@ class Window {
   }
 
   private next(): Step {
-    return nextStep(this.items, this.bounds, this.mayStopMore, downElsewhere(this.fleet.self, this.foreign, new Set(this.byId.keys())));
+    const bounds = effectiveBounds(this.bounds, this.fleet.self, this.foreignBounds);
+    return nextStep(this.items, bounds, this.mayStopMore && Date.now() >= this.pauseUntil, downElsewhere(this.fleet.self, this.foreign, new Set(this.byId.keys())));
   }
 
   /**
@@ -118,16 +128,58 @@ class Window {
       this.lastRenew = now;
       await tagEach(this.client, [...this.leased], [leaseTag(this.opts.lease)]).catch(() => undefined);
     }
-    if (now - this.lastFleetRead < FLEET_REFRESH_MS) return;
-    this.lastFleetRead = now;
+    // Waiting on other runs' instances: look again every second, not every five, so that a slot they free is taken.
+    if (now - this.lastFleetRead >= (this.foreign.size ? FLEET_REFRESH_MS / 5 : FLEET_REFRESH_MS)) await this.readFleet();
+  }
+
+  /** The other runs' live leases: their instances count as down, their bounds hold while they do. */
+  private async readFleet(): Promise<void> {
+    this.lastFleetRead = Date.now();
     try {
-      const live = sortLeases(await findLeases(this.client), this.opts.lease.me, this.opts.lease.run, now).live.map((f) => f.instanceId);
-      const unknown = live.filter((id) => !this.regionOf.has(id) && !this.byId.has(id));
+      const leased = sortLeases(await findLeases(this.client), this.opts.lease.me, this.opts.lease.run).live.filter((f) => !this.byId.has(f.instanceId));
+      // A leased instance counts as down even while Running: its run may be about to stop it (the lease comes first).
+      const unknown = leased.map((f) => f.instanceId).filter((id) => !this.regionOf.has(id));
       if (unknown.length) for (const [id, i] of await this.client.describeInstancesById(unknown)) this.regionOf.set(id, i.EnsRegionId ?? "");
-      this.foreign = new Map(live.filter((id) => !this.byId.has(id)).map((id) => [id, this.regionOf.get(id) ?? ""]));
+      const live = leased;
+      this.foreign = new Map(live.map((f) => [f.instanceId, this.regionOf.get(f.instanceId) ?? ""]));
+      this.foreignBounds = live.map((f) => f.lease.bounds).filter((b): b is LeaseBounds => b !== undefined);
     } catch {
       // Keep the last view: the bounds are then counted with what was known.
     }
+  }
+
+  /**
+   * Rule 5 around a stop step: right before it, the fleet is read again and the step cut to what fits; right after
+   * the leases are written and read back, the fleet is read once more, and if runs that met in between overflow the
+   * bounds, this run gives back its newest instances and waits a random while (as Ethernet backs off).
+   */
+  private async fitNow(ids: string[]): Promise<string[]> {
+    // The read after the step decides (giveBackOverflow); this one only makes meeting less likely, so a recent view does.
+    if (Date.now() - this.lastFleetRead > FLEET_REFRESH_MS / 5) await this.readFleet();
+    for (const id of ids) this.byId.get(id)!.phase = "queued";
+    const fits = new Set(this.next().stop);
+    const chosen = ids.filter((id) => fits.has(id));
+    for (const id of chosen) this.byId.get(id)!.phase = "stopping";
+    return chosen;
+  }
+
+  private async giveBackOverflow(got: string[]): Promise<string[]> {
+    await this.readFleet();
+    const bounds = effectiveBounds(this.bounds, this.fleet.self, this.foreignBounds);
+    const down = new Map<string, string>([...downElsewhere(this.fleet.self, this.foreign, new Set(this.byId.keys())), ...this.items.filter((i) => DOWN.has(i.phase)).map((i) => [i.instanceId, i.region] as [string, string])]);
+    const perRegion = (r: string) => [...down.values()].filter((x) => x === r).length;
+    const over = (id: string) => down.size > bounds.maxStopped || (bounds.maxStoppedPerRegion !== undefined && perRegion(this.byId.get(id)!.region) > bounds.maxStoppedPerRegion);
+    const back: string[] = [];
+    for (const id of [...got].reverse()) {
+      if (!over(id)) continue;
+      back.push(id);
+      down.delete(id);
+      this.byId.get(id)!.phase = "queued";
+    }
+    if (!back.length) return got;
+    await this.unmark(back);
+    this.pauseUntil = Date.now() + Math.random() * 2 * this.opts.pollIntervalMs;
+    return got.filter((id) => !back.includes(id));
   }
 
   /** Stops, and binds then starts, at the same time; the starts are the scheduler's once the binds are over. */
@@ -165,7 +217,7 @@ class Window {
   private async stop(ids: string[]): Promise<void> {
     if (!ids.length) return;
     for (const id of ids) this.byId.get(id)!.phase = "stopping";
-    const marked = await this.take(ids);
+    const marked = await this.take(await this.fitNow(ids));
     if (!marked.length) return;
     let refused: InstanceFailure[];
     try {
@@ -242,7 +294,7 @@ class Window {
         this.lose(id, t?.owner && !isMine(t.owner, lease.me) ? t.owner.owner : t?.lease?.owner ?? "another run");
       }
     }
-    return got;
+    return this.giveBackOverflow(got);
   }
 
   /** Tags could not be read or written: nothing of these is stopped, and nothing new. */
@@ -347,6 +399,7 @@ class Window {
   }
 
   private async flushMarks(): Promise<void> {
+    this.lastFlush = Date.now();
     const ids = this.toUnmark;
     this.toUnmark = [];
     await this.unmark(ids);

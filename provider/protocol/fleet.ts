@@ -1,3 +1,5 @@
+import { LeaseBounds } from "./tags";
+
 /**
  * Stop limits for the fleet, not per resource. Every rolling window of this provider process registers the
  * instances it holds down; leases of other runs (other stacks) read from ENS count too. A window's scheduler counts
@@ -10,13 +12,24 @@ export interface Down {
   readonly byInstance: ReadonlyMap<string, string>;
 }
 
-const windows = new Map<symbol, () => Iterable<[string, string]>>();
+const windows = new Map<symbol, { down: () => Iterable<[string, string]>; bounds: LeaseBounds }>();
 
 /** Registers a window's instances that are down now (a function, read at each decision); returns the unregister. */
-export function registerWindow(down: () => Iterable<[string, string]>): { self: symbol; done: () => void } {
+export function registerWindow(down: () => Iterable<[string, string]>, bounds: LeaseBounds): { self: symbol; done: () => void } {
   const self = Symbol("window");
-  windows.set(self, down);
+  windows.set(self, { down, bounds });
   return { self, done: () => windows.delete(self) };
+}
+
+/**
+ * The bounds a window keeps: its own, and those of every other window and run that holds an instance down now (a
+ * user's `maxStoppedInstances: 1` holds while any of their instances is down, whoever stops the others).
+ */
+export function effectiveBounds(own: LeaseBounds, self: symbol, foreign: readonly LeaseBounds[]): LeaseBounds {
+  const all = [own, ...foreign];
+  for (const [key, w] of windows) if (key !== self && [...w.down()].length) all.push(w.bounds);
+  const per = all.map((b) => b.maxStoppedPerRegion).filter((n): n is number => n !== undefined);
+  return { maxStopped: Math.min(...all.map((b) => b.maxStopped)), ...(per.length ? { maxStoppedPerRegion: Math.min(...per) } : {}) };
 }
 
 /**
@@ -25,7 +38,7 @@ export function registerWindow(down: () => Iterable<[string, string]>): { self: 
  */
 export function downElsewhere(self: symbol, leased: ReadonlyMap<string, string>, mine: ReadonlySet<string>): Map<string, string> {
   const out = new Map<string, string>();
-  for (const [key, down] of windows) if (key !== self) for (const [id, region] of down()) out.set(id, region);
+  for (const [key, w] of windows) if (key !== self) for (const [id, region] of w.down()) out.set(id, region);
   for (const [id, region] of leased) if (!mine.has(id)) out.set(id, region);
   return out;
 }

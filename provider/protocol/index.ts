@@ -14,13 +14,17 @@
  * 3. Claim before bind, check after. A run reads the tags, writes its claim (and lease), waits the settle time, reads
  *    them back, and binds only what is still its own; after binding it reads claims and keys again. An instance lost
  *    to a concurrent run is reported naming the winner and left out of the state.
- * 4. Leases are a run's. Before stopping an instance a run writes `<run>@<expiry>@<owner>`, renews it at a third of
+ * 4. Leases are a run's. Before stopping an instance a run writes `<run>.<bounds>@<expiry>@<owner>`, renews it at a third of
  *    its lifetime and removes it (only while still its own) once the instance runs again. A run never starts an
  *    instance under another live run's lease; it starts its own resource's dead runs' instances (waiting, bounded)
  *    and anyone's expired ones (without waiting).
  * 5. Stop limits hold for the fleet: what other windows of the process and other runs' live leases hold down counts
- *    against maxStoppedInstances and maxStoppedPerRegion (fleet.ts).
+ *    against maxStoppedInstances and maxStoppedPerRegion, and the bounds a lease carries hold while its run has
+ *    instances down (fleet.ts). A stop step reads the leases before and after it is taken; runs that overflow give
+ *    their newest instances back and back off for a random while.
  * 6. Tag failures stay per instance: an instance that cannot take a tag is not stopped and not bound (tagging.ts).
+ * 7. Without the tag actions in RAM, nothing runs: the first tag read of an operation fails with one sentence naming
+ *    the actions to grant (permissions.ts).
  *
  * Limits without compare-and-set: two runs that both read an instance free and whose claims land within the settle
  * time of each other (ENS applying a TagResources call later than that after it was sent) can both bind it; the check
@@ -31,3 +35,4 @@ export * from "./tagging";
 export * from "./owners";
 export * from "./leases";
 export * from "./fleet";
+export * from "./permissions";

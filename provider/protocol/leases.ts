@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto";
 import { EnsClient } from "../ens";
 import { bringBack, changePower, InstanceFailure, WaitOptions } from "../instances";
 import { Identity } from "./owners";
+import { withTagPermission } from "./permissions";
 import { untagIf } from "./tagging";
-import { LEASE_TAG, Lease, leaseOf, leaseValue, parseLease } from "./tags";
+import { LEASE_TAG, Lease, LeaseBounds, leaseOf, leaseValue, parseLease } from "./tags";
 
 /**
  * Leases: a run tags an instance before it stops it (`<run>@<expiry>@<owner>`), renews the tag while it works, and
@@ -13,7 +14,7 @@ import { LEASE_TAG, Lease, leaseOf, leaseValue, parseLease } from "./tags";
  */
 
 /** A lease outlives its last renewal by this long (ENS_LEASE_SECONDS, for tests); runs renew at a third of it. */
-export const leaseLifetimeMs = (): number => positive(process.env.ENS_LEASE_SECONDS, 120) * 1000;
+export const leaseLifetimeMs = (): number => positive(process.env.ENS_LEASE_SECONDS, 60) * 1000;
 /** How long a claim's writer waits before reading the claims back (ENS_CLAIM_SETTLE_MS, for tests). */
 export const claimSettleMs = (): number => positive(process.env.ENS_CLAIM_SETTLE_MS, 500, true);
 
@@ -27,9 +28,11 @@ export const newRun = (): string => randomBytes(4).toString("hex");
 export interface RunLease {
   run: string;
   me: Identity;
+  /** The run's stop bounds, written into its leases (rule 5). */
+  bounds?: LeaseBounds;
 }
 
-export const leaseTag = (r: RunLease, now = Date.now()) => ({ Key: LEASE_TAG, Value: leaseValue(r.run, r.me.owner, now + leaseLifetimeMs()) });
+export const leaseTag = (r: RunLease, now = Date.now()) => ({ Key: LEASE_TAG, Value: leaseValue(r.run, r.me.owner, now + leaseLifetimeMs(), r.bounds) });
 /** Whether a lease read now is this run's (renewals change the expiry, not the run). */
 export const ofRun = (r: RunLease) => (l: Lease | undefined) => l?.run === r.run && leaseOf(l, r.me.owner);
 
@@ -52,7 +55,7 @@ export interface LeaseFacts {
 export async function findLeases(client: EnsClient): Promise<FoundLease[]> {
   const seen = new Set<string>();
   const out: FoundLease[] = [];
-  for (const t of await client.listTagResources({ tag: { Key: LEASE_TAG } })) {
+  for (const t of await withTagPermission(client.listTagResources({ tag: { Key: LEASE_TAG } }))) {
     if (t.TagKey !== LEASE_TAG || seen.has(t.ResourceId)) continue;
     seen.add(t.ResourceId);
     out.push({ instanceId: t.ResourceId, lease: parseLease(t.TagValue), value: t.TagValue });

@@ -1,6 +1,7 @@
 import { EnsClient } from "../ens";
+import { withTagPermission } from "./permissions";
 import { Tags } from "./tagging";
-import { OWNER_TAG, OwnerClaim, ownerTagValue, sameOwner } from "./tags";
+import { OWNER_TAG, OwnerClaim, ownerTagValue, parseOwnerTag, sameOwner } from "./tags";
 
 /** Who this resource is to the protocol: its owner name, the resource ID older tags used, the key it binds. */
 export interface Identity {
@@ -60,4 +61,14 @@ export function keyNames(client: EnsClient): (keyPairId: string) => Promise<stri
     if (!cache.has(keyPairId)) cache.set(keyPairId, client.findKeyPair({ keyPairId }).then((k) => k?.KeyPairName));
     return cache.get(keyPairId)!;
   };
+}
+
+/**
+ * Every instance in the account whose owner tag names `me` (ListTagResources by tag key, paged). A create has no state
+ * to scope it: what an earlier run of the same logical resource bound and then lost track of (its engine died after
+ * the provider bound) is found here, so that the create manages it instead of leaving it bound and unmanaged.
+ */
+export async function findOwnClaims(client: EnsClient, me: Identity): Promise<string[]> {
+  const tags = await withTagPermission(client.listTagResources({ tag: { Key: OWNER_TAG } }));
+  return [...new Set(tags.filter((t) => t.TagKey === OWNER_TAG && isMine(parseOwnerTag(t.TagValue), me)).map((t) => t.ResourceId))];
 }

@@ -1,6 +1,7 @@
 import { chunk, MAX_TAG_RESOURCES } from "../batch";
 import { EnsClient, Tag } from "../ens";
 import { asEnsError, InstanceFailure, reasonOf } from "../observe";
+import { withTagPermission } from "./permissions";
 import { LEASE_TAG, OWNER_TAG, OwnerClaim, Lease, parseLease, parseOwnerTag } from "./tags";
 
 /**
@@ -18,7 +19,7 @@ export interface Tags {
 
 /** Both protocol tags of `ids` (ListTagResources, 50 IDs a call): absent from the map = no tag. */
 export async function readTags(client: EnsClient, ids: readonly string[]): Promise<Map<string, Tags>> {
-  const pages = await Promise.all(chunk(ids, MAX_TAG_RESOURCES).map((b) => client.listTagResources({ instanceIds: b })));
+  const pages = await withTagPermission(Promise.all(chunk(ids, MAX_TAG_RESOURCES).map((b) => client.listTagResources({ instanceIds: b }))));
   const asked = new Set(ids);
   const out = new Map<string, Tags>();
   for (const t of pages.flat()) {

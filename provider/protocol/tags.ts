@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 
 /** Who owns an instance's binding: `<keyPairId>@<claim fresh until, epoch s>/<owner>`. */
 export const OWNER_TAG = "pulumi-ens-keypair:owner";
-/** A run's lease on an instance it may have stopped: `<run>@<expiry, epoch s>@<owner>`. */
+/** A run's lease on an instance it may have stopped: `<run>.<bounds>@<expiry, epoch s>@<owner>`. */
 export const LEASE_TAG = "pulumi-ens-keypair:stopped-by";
 
 export const MAX_TAG_VALUE = 128;
@@ -60,16 +60,28 @@ export interface Lease {
   expiresAtMs?: number;
   /** Owner name (shortened), or for old marks the resource ID. */
   owner: string;
+  /** The stop bounds of the run that holds it: while it holds an instance down, every run respects them too. */
+  bounds?: { maxStopped: number; maxStoppedPerRegion?: number };
 }
 
-export function leaseValue(run: string, owner: string, expiresAtMs: number): string {
-  const head = `${run}@${Math.ceil(expiresAtMs / 1000)}@`;
+export interface LeaseBounds {
+  maxStopped: number;
+  maxStoppedPerRegion?: number;
+}
+
+/** `<run>[.<max>.<per region or ->]@<expiry, epoch s>@<owner>` */
+export function leaseValue(run: string, owner: string, expiresAtMs: number, bounds?: LeaseBounds): string {
+  const b = bounds ? `.${bounds.maxStopped}.${bounds.maxStoppedPerRegion ?? "-"}` : "";
+  const head = `${run}${b}@${Math.ceil(expiresAtMs / 1000)}@`;
   return head + fitOwner(owner, MAX_TAG_VALUE - head.length);
 }
 
 export function parseLease(value: string): Lease {
-  const m = /^([0-9a-f]{8})@(\d+)@(.+)$/.exec(value);
-  if (m) return { run: m[1], expiresAtMs: Number(m[2]) * 1000, owner: m[3] };
+  const m = /^([0-9a-f]{8})(?:\.(\d+)\.(\d+|-))?@(\d+)@(.+)$/.exec(value);
+  if (m) {
+    const bounds = m[2] ? { maxStopped: Number(m[2]), ...(m[3] !== "-" ? { maxStoppedPerRegion: Number(m[3]) } : {}) } : undefined;
+    return { run: m[1], expiresAtMs: Number(m[4]) * 1000, owner: m[5], ...(bounds ? { bounds } : {}) };
+  }
   const old = /^(.*)@(\d+)$/.exec(value);
   return old ? { owner: old[1], expiresAtMs: Number(old[2]) * 1000 } : { owner: value };
 }

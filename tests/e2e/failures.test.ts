@@ -63,7 +63,8 @@ it("adopting existing bindings: the import option cannot work at @pulumi/pulumi 
     await t.stack.run(["config", "rm", "importId"]);
     t.mark();
     const up = await t.stack.run(["up", "--yes"]);
-    expect(up.stdout).toContain("8 instance(s) already carry e2e-key: adopted without a call");
+    expect(up.stdout).toContain("adopting 8 instance(s) that already carry e2e-key and have no owner");
+    expect(up.stdout).toMatch(/attached 0, detached 0, adopted 8/);
     expect(t.calls("AttachKeyPair")).toHaveLength(0);
     expect((await t.stack.exportState()).resource.outputs.attachedInstanceIds).toEqual(ids);
   } finally {

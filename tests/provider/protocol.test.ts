@@ -162,11 +162,17 @@ describe("rule 3: claim before bind, check after", () => {
 
   it("an instance another run claims between the claim and the read back is lost to it: reported naming the winner, left out of the state", async () => {
     const ids = instanceIds(81, 3);
+    let claimed = false;
+    let played = false;
     const proxy = await startWireProxy(env.emu.url, {
-      before: async (action, n) => {
-        // check reads the tags (1), create reads the leases (2) and the tags (3), claims, then reads back (4): just before
-        // that, another run writes its own claim on the first instance.
-        if (action === "ListTagResources" && n === 4) await client.tagResources([ids[0]], [{ Key: OWNER_TAG, Value: `${keyB.keyPairId}@${Math.ceil(Date.now() / 1000) + 600}/p/other/winner` }]);
+      before: async (action) => {
+        // Right after this run's claim (its first TagResources), before it reads the claims back: another run writes its
+        // own claim on the first instance.
+        if (action === "TagResources") claimed = true;
+        else if (action === "ListTagResources" && claimed && !played) {
+          played = true;
+          await client.tagResources([ids[0]], [{ Key: OWNER_TAG, Value: `${keyB.keyPairId}@${Math.ceil(Date.now() / 1000) + 600}/p/other/winner` }]);
+        }
       },
     });
     process.env.ENS_ENDPOINT = proxy.url;
@@ -253,6 +259,97 @@ describe("rule 8: one answer is not evidence of absence", () => {
       expect(outs.attachedInstanceIds).toEqual([ids[0]]);
       expect(world(ids.slice(1)).every((i) => !i.keyPairName)).toBe(true);
       await env.provider.delete(made.id, outs);
+    } finally {
+      process.env.ENS_ENDPOINT = env.emu.url;
+      await proxy.close();
+    }
+  });
+});
+
+/** A second provider process (its own module registry: no shared window registry), pointed at the same ENS. */
+function otherProcess(): typeof env.provider {
+  let mod: any;
+  jest.isolateModules(() => {
+    mod = require("../../provider");
+  });
+  mod.setLogger({ info: () => {}, warn: () => {} });
+  return mod.provider;
+}
+
+describe("regressions found by the soak (tests/soak/FINDINGS.md)", () => {
+  it("F1: two provider processes stopping at once count each other's instances (the leases carry their bounds)", async () => {
+    const [a, b] = [instanceIds(151, 6), instanceIds(161, 6)];
+    running([...a, ...b]);
+    env.clearJournal();
+    const other = otherProcess();
+    const go = (p: typeof env.provider, owner: string, ids: string[], max: number) =>
+      checked(env, { __owner: owner, keyPairId: keyA.keyPairId, instanceIds: ids, stopInstances: true, maxStoppedInstances: max }).then((i) => p.create(i));
+    const made = await Promise.all([go(env.provider, "p/f1/one", a, 1), go(other, "p/f1/two", b, 4)]);
+    // Each run counts the other's instances, and keeps the other's bound while the other holds any down: never 1 + 4.
+    expect(env.emu.stats().peakStopped).toBeLessThanOrEqual(4);
+    expect(world([...a, ...b]).every((i) => i.status === "Running" && i.keyPairName === "key-a" && !(LEASE_TAG in i.tags))).toBe(true);
+    await env.provider.delete(made[0].id, made[0].outs);
+    await other.delete(made[1].id, made[1].outs);
+  }, 180_000);
+
+  it("F3: an update refused for another reason still drops the instances another resource took over", async () => {
+    const ids = instanceIds(171, 3);
+    const a = await up({}, { __owner: "p/f3/a", keyPairId: keyA.keyPairId, instanceIds: ids });
+    const b = await up({}, { __owner: "p/f3/b", keyPairId: keyB.keyPairId, instanceIds: [ids[0]], takeOwnership: true });
+    const news = await checked(env, { __owner: "p/f3/a", keyPairId: keyA.keyPairId, instanceIds: [...ids, "i-emu00000399"] }, a.outs);
+    env.emu.world.setInstanceStatus("i-emu00000399", "Running"); // refused: Running without stopInstances
+    const err = await env.provider.update(a.id, a.outs, news).then(() => undefined, (e) => e);
+    env.emu.world.setInstanceStatus("i-emu00000399", "Stopped");
+    expect(err?.message).toContain(`were taken over by p/f3/b`);
+    expect(err.properties.attachedInstanceIds).toEqual(ids.slice(1));
+    expect(err.properties.yieldedInstanceIds).toEqual([ids[0]]);
+    await env.provider.delete(b.id, b.outs);
+    await env.provider.delete(a.id, err.properties);
+  });
+
+  it("F4: instances taken over that already carry the key are claimed before anything else and checked after", async () => {
+    const ids = instanceIds(181, 3);
+    const a = await up({}, { __owner: "p/f4/a", keyPairId: keyA.keyPairId, instanceIds: ids });
+    env.clearJournal();
+    const b = await up({}, { __owner: "p/f4/b", keyPairId: keyA.keyPairId, instanceIds: ids, takeOwnership: true });
+    const journal = env.emu.journal();
+    const firstClaim = journal.findIndex((j) => j.action === "TagResources" && Object.values(j.params).some((v) => String(v).includes("/p/f4/b")));
+    const lastRead = journal.map((j) => j.action).lastIndexOf("ListTagResources");
+    expect(firstClaim).toBeGreaterThanOrEqual(0);
+    expect(lastRead).toBeGreaterThan(firstClaim); // read back (and checked after) once claimed
+    expect(b.outs.attachedInstanceIds).toEqual(ids);
+    expect(ids.every((id) => ownerOf(id) === "p/f4/b")).toBe(true);
+    await env.provider.delete(b.id, b.outs);
+    void a;
+  });
+
+  it("F7: refresh reads the owner tags: an instance another resource took over is yielded, not attached", async () => {
+    const ids = instanceIds(191, 2);
+    const a = await up({}, { __owner: "p/f7/a", keyPairId: keyA.keyPairId, instanceIds: ids });
+    const b = await up({}, { __owner: "p/f7/b", keyPairId: keyA.keyPairId, instanceIds: [ids[0]], takeOwnership: true });
+    const refreshed = await env.provider.read(a.id, a.outs);
+    expect(refreshed.props.attachedInstanceIds).toEqual([ids[1]]);
+    expect(refreshed.props.yieldedInstanceIds).toEqual([ids[0]]);
+    await env.provider.delete(b.id, b.outs);
+    await env.provider.delete(a.id, refreshed.props);
+  });
+});
+
+describe("rule 7: tag permissions", () => {
+  it("a RAM user without the tag actions gets one sentence naming them, in preview and up, before any change", async () => {
+    const ids = instanceIds(201, 2);
+    const proxy = await startWireProxy(env.emu.url, {
+      answer: (action, _n, body) =>
+        action === "ListTagResources" ? { __status: 403, body: { RequestId: "R-1", Code: "Forbidden.RAM", Message: "User not authorized to operate on the specified resource." } } : body,
+    });
+    process.env.ENS_ENDPOINT = proxy.url;
+    try {
+      const checkedRes = await env.provider.check({}, { __provider: "P", __owner: "p/ram/web", keyPairId: keyA.keyPairId, instanceIds: ids });
+      expect(checkedRes.failures).toEqual([{ property: "", reason: expect.stringContaining("grant ens:ListTagResources, ens:TagResources, ens:UntagResources") }]);
+      env.clearJournal();
+      const err = await env.provider.create(checkedRes.inputs).then(() => undefined, (e) => e);
+      expect(err?.message).toMatch(/^ListTagResources: Forbidden\.RAM: the access key may not call ListTagResources\..*Nothing was changed\.$/);
+      expect(bindingOrPowerCalls()).toEqual([]);
     } finally {
       process.env.ENS_ENDPOINT = env.emu.url;
       await proxy.close();

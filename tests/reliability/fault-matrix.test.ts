@@ -10,7 +10,9 @@ import { failedIds, observe, Outcome, relProvider, RelEnv, stateAfter } from "..
 import { summarizeScans } from "../helpers/rel-secrets";
 import { summarize } from "../helpers/rel-summary";
 
-jest.setTimeout(240_000);
+// Under 30% random throttling the learnt rate settles near 1.5 calls/s, and a stop-first run of 300 takes the
+// protocol's tag reads around every step (provider/protocol): measured 105-261 s per operation.
+jest.setTimeout(480_000);
 
 const N = 300;
 const SHIFT = 100; // the update drops the first 100 and adds 100 new ones
@@ -223,7 +225,9 @@ describe("key pair deleted behind our back", () => {
     for (const i of B) env.emu.world.setInstanceKey(i, undefined);
     const deleted = await observe(env, () => env.provider.delete(id, rerun.value!.outs));
     expect(deleted.error).toBeUndefined();
-    expect(env.cursor.mutating()).toEqual([]);
+    // No binding call; only the resource's owner tags go (a claim left behind would hold the instances).
+    expect(env.cursor.mutating().map((j: { action: string }) => j.action).filter((a: string) => a !== "UntagResources")).toEqual([]);
+    expect(env.emu.state().instances.filter((i) => B.includes(i.instanceId) && i.tags["pulumi-ens-keypair:owner"])).toEqual([]);
     expect(env.logs.some((l) => l.includes(`key pair ${keyPairId} no longer exists in ENS and none of the ${B.length} instance(s) carries its name`))).toBe(true);
     restoreKey();
   });
