@@ -7,25 +7,61 @@
 function impl() {
   return require("pulumi-ens-keypair/provider").provider;
 }
+
+/**
+ * Errors leave as their message alone. The Node dynamic-provider host (@pulumi/pulumi cmd/dynamic-provider) prints
+ * what check, diff, read and delete throw as `${e}: ${e.stack}` on the plugin's stderr, which the engine shows under
+ * the stack, before it shows `e.message` under the resource: the message three times, with stack frames into files
+ * the package does not ship. So what is thrown here has no stack, and that one stderr line is dropped (only that exact
+ * line, and only while the host is about to print it); create and update keep their partial-state fields.
+ */
+function clean(e: any) {
+  const message = e instanceof Error ? e.message : String(e);
+  const out: any = new Error(message);
+  out.stack = "";
+  out.toString = () => message;
+  if (e && e.id) Object.assign(out, { id: e.id, properties: e.properties, reasons: e.reasons });
+  const printed = `${out}: ${out.stack}`;
+  const c: any = console;
+  if (!c.__ensKeypairHostLines) {
+    const lines = (c.__ensKeypairHostLines = new Set<string>());
+    const error = console.error;
+    console.error = function (...args: any[]) {
+      if (args.length === 1 && lines.delete(args[0])) return;
+      return error.apply(console, args);
+    };
+  }
+  c.__ensKeypairHostLines.add(printed);
+  setImmediate(() => c.__ensKeypairHostLines.delete(printed));
+  return out;
+}
+function run(f: () => any) {
+  return Promise.resolve()
+    .then(f)
+    .catch((e) => {
+      throw clean(e);
+    });
+}
+
 export function configure(req: unknown) {
   return impl().configure(req);
 }
 export function check(olds: unknown, news: unknown) {
-  return impl().check(olds, news);
+  return run(() => impl().check(olds, news));
 }
 export function diff(id: string, olds: unknown, news: unknown) {
-  return impl().diff(id, olds, news);
+  return run(() => impl().diff(id, olds, news));
 }
 export function create(inputs: unknown) {
-  return impl().create(inputs);
+  return run(() => impl().create(inputs));
 }
 export function read(id: string, props: unknown) {
-  return impl().read(id, props);
+  return run(() => impl().read(id, props));
 }
 export function update(id: string, olds: unknown, news: unknown) {
-  return impl().update(id, olds, news);
+  return run(() => impl().update(id, olds, news));
 }
 function remove(id: string, props: unknown) {
-  return impl().delete(id, props);
+  return run(() => impl().delete(id, props));
 }
 export { remove as delete };

@@ -12,25 +12,33 @@ export interface Claim {
 /** Claims of the program run per stack (a process may run several stacks through the Automation API). */
 const registry = new Map<string, Map<string, Set<string>>>();
 
+/** What to do about a collision, said once after the collisions. */
+export const CLAIM_ADVICE = "An ENS instance holds one key pair and has one owner: list each instance in one KeyPairAttachment only";
+
 /**
- * Registers `resource`'s instances under `scope`; returns a message naming both resources and the shared instances
- * when another resource of the same scope already claimed some of them, else undefined. Re-registering a name (a
- * program run again in the same process) replaces its earlier claim.
+ * Registers `resource`'s instances under `scope`; returns one sentence per other resource of the same scope that
+ * already claimed some of them (naming both resources and the shared instances), else an empty list. A resource that
+ * collides is not registered. Re-registering a name (a program run again in the same process) replaces its earlier
+ * claim.
  */
-export function claimInstances(scope: string, resource: string, instanceIds: readonly string[]): string | undefined {
+export function claimCollisions(scope: string, resource: string, instanceIds: readonly string[]): string[] {
   const claims = registry.get(scope) ?? new Map<string, Set<string>>();
   registry.set(scope, claims);
   const mine = new Set(instanceIds);
+  const clashes: string[] = [];
   for (const [other, theirs] of claims) {
     if (other === resource) continue;
     const shared = [...mine].filter((id) => theirs.has(id));
     if (shared.length) {
-      return (
-        `KeyPairAttachment "${resource}" and "${other}" both name ${shared.length} instance(s): ${shared.slice(0, 5).join(", ")}${shared.length > 5 ? ", ..." : ""}. ` +
-        `An ENS instance holds one key pair and has one owner: list each instance in one KeyPairAttachment only`
-      );
+      clashes.push(`KeyPairAttachment "${resource}" and "${other}" both name ${shared.length} instance(s): ${shared.slice(0, 5).join(", ")}${shared.length > 5 ? ", ..." : ""}.`);
     }
   }
-  claims.set(resource, mine);
-  return undefined;
+  if (!clashes.length) claims.set(resource, mine);
+  return clashes;
+}
+
+/** {@link claimCollisions} as one message (every collision, then what to do), or undefined when there is none. */
+export function claimInstances(scope: string, resource: string, instanceIds: readonly string[]): string | undefined {
+  const clashes = claimCollisions(scope, resource, instanceIds);
+  return clashes.length ? `${clashes.join(" ")} ${CLAIM_ADVICE}` : undefined;
 }

@@ -1,39 +1,108 @@
 import * as pulumi from "@pulumi/pulumi";
-import { claimInstances } from "./claims";
+import { CLAIM_ADVICE, claimCollisions, claimInstances } from "./claims";
 
-/** Inputs of {@link KeyPairAttachment}. */
-export interface KeyPairAttachmentArgs {
+/**
+ * Inputs of {@link KeyPairAttachment}: the key pair, by exactly one of `keyPairId` (recommended) and `keyPairName`
+ * (deprecated by ENS), and the common inputs.
+ */
+export type KeyPairAttachmentArgs = KeyPairAttachmentCommonArgs & (KeyPairById | KeyPairByName);
+
+/** The key pair by its ID, as ENS recommends. */
+export interface KeyPairById {
   /** ID of the ENS key pair (`ssh-...`), as DescribeKeyPairs returns it. Give this or `keyPairName`, not both. Changing it replaces the resource. */
-  keyPairId?: pulumi.Input<string>;
-  /** Name of the ENS key pair. Deprecated by ENS in favour of `keyPairId`; resolved to the ID at apply time. Changing it replaces the resource. */
-  keyPairName?: pulumi.Input<string>;
+  keyPairId: pulumi.Input<string>;
+  /**
+   * Not with `keyPairId`: give one of the two.
+   * @deprecated ENS deprecates key pair names in favour of `keyPairId`.
+   */
+  keyPairName?: never;
+}
+
+/** The key pair by its name, deprecated by ENS (what pulumi-alicloud's `alicloud.ens.KeyPair` exposes). */
+export interface KeyPairByName {
+  /**
+   * Name of the ENS key pair, resolved to its ID at apply time (both are outputs). Give this or `keyPairId`, not both.
+   * Changing it replaces the resource.
+   * @deprecated ENS deprecates key pair names in favour of `keyPairId`. The name keeps working; no warning is printed
+   * at run time, since the ID is not always at hand (pulumi-alicloud's `alicloud.ens.KeyPair` exposes only the name).
+   */
+  keyPairName: pulumi.Input<string>;
+  /** Give `keyPairId` or `keyPairName`, not both. */
+  keyPairId?: never;
+}
+
+/** Inputs of {@link KeyPairAttachment} other than the key pair. */
+export interface KeyPairAttachmentCommonArgs {
   /** ENS instance IDs (`i-...`) that must carry the key pair; any number up to 10,000. Order does not matter; duplicates are dropped with a warning. Changes are made in place. */
   instanceIds: pulumi.Input<pulumi.Input<string>[]>;
-  /** Let the provider stop Running instances first (ENS binds key pairs only to stopped instances) and start them again afterwards. Default false: running instances make the operation fail before any change. */
+  /**
+   * Let the provider stop Running instances first (ENS binds key pairs only to stopped instances) and start them again
+   * afterwards. Without it, running instances make the operation fail before any change.
+   * @defaultValue `false`
+   */
   stopInstances?: pulumi.Input<boolean>;
   /**
-   * With `stopInstances`, how many instances may be stopped by the provider at the same time. Default 30. They roll:
-   * each is bound as soon as it is Stopped and started again at once, and the next one is stopped as a slot frees up.
+   * With `stopInstances`, how many instances may be stopped by the provider at the same time. They roll: each is bound
+   * as soon as it is Stopped and started again at once, and the next one is stopped as a slot frees up.
+   * @defaultValue `30`
    */
   maxStoppedInstances?: pulumi.Input<number>;
   /**
    * With `stopInstances`, how many instances of one edge region (`EnsRegionId`: one city and carrier) may be stopped at
-   * the same time, so that no city goes dark; the work interleaves regions. Default: no limit per region (only
-   * `maxStoppedInstances`).
+   * the same time, so that no city goes dark; the work interleaves regions.
+   * @defaultValue no limit per region (only `maxStoppedInstances`)
    */
   maxStoppedPerRegion?: pulumi.Input<number>;
-  /** With `stopInstances`, force the stop (like pulling the power). Default false. */
+  /**
+   * With `stopInstances`, force the stop (like pulling the power).
+   * @defaultValue `false`
+   */
   forceStop?: pulumi.Input<boolean>;
-  /** How long to wait for an instance to reach Stopped or Running, in seconds (1-3600). Default 300. */
+  /**
+   * How long to wait for an instance to reach Stopped or Running, in seconds (1-3600).
+   * @defaultValue `300`
+   */
   stopTimeoutSeconds?: pulumi.Input<number>;
   /**
    * Take over bindings that another KeyPairAttachment (in this or another stack) owns: the provider tags every
    * instance it binds with its resource ID, and refuses to adopt, re-key or detach an instance another resource owns
-   * unless this is true. Default false. Within one program, two attachments naming the same instance are refused
-   * whatever this says.
+   * unless this is true. Within one program, two attachments naming the same instance are refused whatever this says.
+   * @defaultValue `false`
    */
   takeOwnership?: pulumi.Input<boolean>;
 }
+
+/** The collisions of plain instance lists found in the current turn of a program, per stack, and their verdict. */
+const turns = new Map<string, { clashes: string[]; verdict: Promise<void> }>();
+
+/**
+ * Claims `ids` for `resource`; returns the verdict of this turn of the program (the synchronous run of its code, in
+ * which it declares its resources): it resolves when no two attachments of the turn collide. Otherwise one error
+ * names every collision: a RunError, which Pulumi prints as its message alone (no stack trace, no colour codes). It
+ * is thrown, so that the program's handler reports it first with its message intact, and it also rejects the verdict,
+ * so that no attachment is registered; those rejections are the same error, which Pulumi reports only once.
+ */
+function claimNow(scope: string, resource: string, ids: string[]): Promise<void> {
+  let turn = turns.get(scope);
+  if (!turn) {
+    const clashes: string[] = [];
+    const verdict = new Promise<void>((resolve, reject) =>
+      setImmediate(() => {
+        turns.delete(scope);
+        if (!clashes.length) return resolve();
+        const error = new pulumi.RunError(`${clashes.join("\n")}\n${CLAIM_ADVICE}`);
+        reject(error);
+        throw error;
+      }),
+    );
+    turns.set(scope, (turn = { clashes, verdict }));
+  }
+  turn.clashes.push(...claimCollisions(scope, resource, ids));
+  return turn.verdict;
+}
+
+/** The two ID forms {@link KeyPairAttachment.get} reads: the resource ID and the import form. */
+const ATTACHMENT_ID = /^ssh-[A-Za-z0-9]+:(att-[0-9a-fA-F]{8}|i-[^,\s]+(,i-[^,\s]+)*)$/;
 
 /**
  * Binds one ENS SSH key pair to a set of ENS instances: AttachKeyPair on create, DetachKeyPair on delete, and on
@@ -75,6 +144,14 @@ export class KeyPairAttachment extends pulumi.dynamic.Resource {
    * does not fail the read: the outputs are undefined, so check `keyPairId`.
    */
   public static get(name: string, id: pulumi.Input<pulumi.ID>, opts?: pulumi.CustomResourceOptions): KeyPairAttachment {
+    // A plain string is checked here: the engine would otherwise read nothing and leave every output undefined.
+    if (typeof id === "string" && !ATTACHMENT_ID.test(id)) {
+      throw new pulumi.RunError(
+        `KeyPairAttachment.get(${JSON.stringify(name)}, ${JSON.stringify(id)}): not an attachment ID; expected <keyPairId>:att-<8 hex> ` +
+          `(the resource ID, as \`pulumi stack output\` or the state shows it) or <keyPairId>:<instanceId>[,<instanceId>...] ` +
+          `(for example ssh-5f8e...:i-5pk7...,i-50f8...)`,
+      );
+    }
     return new KeyPairAttachment(name, undefined as unknown as KeyPairAttachmentArgs, { ...opts, id });
   }
 
@@ -85,22 +162,21 @@ export class KeyPairAttachment extends pulumi.dynamic.Resource {
       super(require("../provider/dynamic"), name, { ...outputs, __attachmentName: name }, opts, "ens", "KeyPairAttachment");
       return;
     }
-    if (args.keyPairName !== undefined && args.keyPairId === undefined) {
-      pulumi.log.warn(`${name}: keyPairName is deprecated by ENS; prefer keyPairId (the name is resolved to its ID, and both are outputs)`);
-    }
-    // The second attachment of a program to name an instance fails here, before any change (so in preview too).
+    // keyPairName prints no deprecation warning: the typings mark it (@deprecated), where the code is written. A warning
+    // on every run could not be acted on by those who wire pulumi-alicloud's alicloud.ens.KeyPair, which has no ID output.
+    // Two attachments of a program naming the same instance fail the program before any change (so in preview too).
     const scope = `${pulumi.getProject()}/${pulumi.getStack()}`;
-    const claim = (ids: unknown) => {
-      const clash = Array.isArray(ids) ? claimInstances(scope, name, ids.filter((i): i is string => typeof i === "string")) : undefined;
-      if (clash) throw new Error(clash);
-    };
-    // A plain list is checked at once (the program stops right here); one known later, when it resolves.
+    // Not a list (a string, null): nothing to claim; the provider's check names the field and the fix.
+    const strings = (ids: unknown) => (Array.isArray(ids) ? ids.filter((i): i is string => typeof i === "string") : []);
+    // A plain list is claimed at once; every attachment then waits for the verdict of the program's turn, so all the
+    // collisions of a program are named in one run, and no attachment of a program that has one is registered.
     const plain = Array.isArray(args.instanceIds) && args.instanceIds.every((i) => typeof i === "string");
-    if (plain) claim(args.instanceIds);
     const instanceIds = plain
-      ? args.instanceIds
-      : pulumi.output(args.instanceIds).apply((ids) => {
-          claim(ids);
+      ? pulumi.output(claimNow(scope, name, args.instanceIds as string[]).then(() => args.instanceIds as string[]))
+      : // A list known later is claimed when it resolves.
+        pulumi.output(args.instanceIds).apply((ids) => {
+          const clash = claimInstances(scope, name, strings(ids));
+          if (clash) throw new pulumi.RunError(clash);
           return ids;
         });
     super(

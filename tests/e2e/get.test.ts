@@ -41,6 +41,15 @@ it("KeyPairAttachment.get reads an attachment another stack manages, by its reso
     expect(missing.stdout).toContain("Undefined value (keyPairId) will not show as a stack output");
     expect(await reader.outputs()).toEqual({ id: "ssh-nosuchkeypair0000:att-00000000" });
 
+    // An ID of neither form (a resource name, say) fails the program at once, naming both forms, without a stack trace.
+    await reader.config({ getId: "fleet" });
+    const malformed = await reader.run(["up", "--yes"], { allowFailure: true });
+    expect(malformed.code).not.toBe(0);
+    const said = malformed.stdout + malformed.stderr;
+    expect(said).toContain('KeyPairAttachment.get("looked-up", "fleet"): not an attachment ID; expected <keyPairId>:att-<8 hex>');
+    expect(said).toContain("<keyPairId>:<instanceId>[,<instanceId>...]");
+    expect(said).not.toMatch(/^\s+at /m);
+
     // Reading is all it did; destroying the reader leaves the bindings alone.
     await reader.run(["destroy", "--yes"]);
     expect(t.calls("AttachKeyPair")).toHaveLength(0);

@@ -88,7 +88,7 @@ describe("the installed package", () => {
     expect(seen.size).toBeGreaterThan(1);
   });
 
-  /** Starts `command` (an `npx ens-emulator ...` line) in the app folder; resolves with its first stdout lines. */
+  /** Starts `command` (an `npx -p pulumi-ens-keypair ens-emulator ...` line) in the app folder; resolves with its first stdout lines. */
   async function emulatorBanner(command: string): Promise<string[]> {
     const [npx, ...args] = command.split(/\s+/);
     const child = spawn(npx, args, { cwd: appDir, detached: true, env: { ...process.env, npm_config_offline: "true" } });
@@ -110,7 +110,7 @@ describe("the installed package", () => {
 
   it("the emulator starts from the package with the README's command; its banner counts instances and key pairs", async () => {
     const readme = fs.readFileSync(path.join(installed(), "README.md"), "utf8");
-    const command = readme.split("\n").find((l) => l.startsWith("npx ens-emulator "))!;
+    const command = readme.split("\n").find((l) => l.startsWith("npx -p pulumi-ens-keypair ens-emulator "))!;
     expect(command).toContain("--port 8734");
     // Any free port instead of 8734: tests run side by side.
     const lines = await emulatorBanner(command.replace("--port 8734", "--port 0"));
@@ -121,7 +121,7 @@ describe("the installed package", () => {
   }, 60000);
 
   it("without a seed the banner says there is no key pair and how to add one", async () => {
-    const lines = await emulatorBanner("npx ens-emulator --port 0 --instances 2");
+    const lines = await emulatorBanner("npx -p pulumi-ens-keypair ens-emulator --port 0 --instances 2");
     expect(lines[1]).toBe("serving 2 instance(s) (2 Stopped) and 0 key pair(s)");
     expect(lines[2]).toMatch(/^no key pair yet: start with --demo \(demo-key = ssh-demo0000000001\) or --key-pair NAME, or add one now: curl -s -XPOST http:\/\/127\.0\.0\.1:\d+\/__emulator\/world -d '\{"op":"addKeyPair","keyPairName":"my-key"\}'$/);
   }, 60000);
