@@ -22,6 +22,9 @@ import type {
   WorldControl,
 } from "./types";
 
+/** ENS's limit of tags per resource (TagResources answers InvalidParameter.TagCount beyond it). */
+const MAX_TAGS_PER_INSTANCE = 20;
+
 export const DEFAULT_ACCESS_KEYS: Record<string, string> = { "ens-emulator-key": "ens-emulator-secret" };
 
 function readSeed(seed: string | EmulatorSeed): EmulatorSeed {
@@ -141,6 +144,16 @@ export class EmulatorCore {
         : countOrSpecs.map((s) => this.world.addInstance(s, Date.now(), status).instanceId),
     removeInstance: (id: string) => {
       if (!this.world.removeInstance(id)) throw new Error(`no instance ${id}`);
+    },
+    setInstanceTags: (id: string, tags: Record<string, string | undefined>) => {
+      const inst = this.instance(id);
+      const next: Record<string, string> = { ...(inst.tags ?? {}) };
+      for (const [k, v] of Object.entries(tags)) {
+        if (v === undefined) delete next[k];
+        else next[k] = v;
+      }
+      if (Object.keys(next).length > MAX_TAGS_PER_INSTANCE) throw new Error(`instance ${id} would have ${Object.keys(next).length} tags; ENS allows ${MAX_TAGS_PER_INSTANCE}`);
+      this.world.setTags(inst, next);
     },
   };
 

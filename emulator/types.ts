@@ -171,6 +171,11 @@ export interface WorldControl {
   addInstances(countOrSpecs: number | SeedInstance[], status?: InstanceStatus): string[];
   /** Removes an instance as if it had been released. */
   removeInstance(instanceId: string): void;
+  /**
+   * Sets tags on an instance as a person would in the console: merged into its tags (a value of `undefined`
+   * removes that key), at most 20 per instance as TagResources enforces (beyond: an Error, nothing changes).
+   */
+  setInstanceTags(instanceId: string, tags: Record<string, string | undefined>): void;
 }
 
 export interface RunningEmulator {
