@@ -19,6 +19,7 @@ import { callsCell, ms, ratio, renderTable } from "./table";
 import { THROTTLED_QUOTA, throttled } from "./throttled";
 import { hundredResources } from "./hundred-resources";
 import { tenThousand } from "./ten-thousand";
+import { rotation } from "./rotation";
 
 const SCENARIOS: [string, (o: BenchOptions) => Promise<Row[]>][] = [
   ["1", scale],
@@ -28,6 +29,7 @@ const SCENARIOS: [string, (o: BenchOptions) => Promise<Row[]>][] = [
   ["5", footprint],
   ["6", tenThousand],
   ["7", hundredResources],
+  ["8", rotation],
 ];
 
 async function main() {
