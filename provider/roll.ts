@@ -2,6 +2,7 @@ import { failAll, record, runBatch } from "./bind";
 import { EnsClient, EnsError } from "./ens";
 import type { ActionFailure, BindingKey, ExecuteOptions, ExecutionResult } from "./execute";
 import { bringBack, changePower, InstanceFailure } from "./instances";
+import { pollDelayMs } from "./policies";
 import { asEnsError, GONE_CODE, goneFailure } from "./observe";
 import { Batch, Rolling } from "./plan";
 import { afterPoll, Bounds, DOWN, isIdle, nextStep, Phase, POLLED, Step, WindowItem, windowCounts } from "./schedule";
@@ -103,13 +104,24 @@ class Window {
         await flush;
         this.progress(false);
         if (this.finished()) break;
-        await new Promise((r) => setTimeout(r, Math.max(0, roundStart + this.opts.pollIntervalMs - Date.now())));
+        await new Promise((r) => setTimeout(r, Math.max(0, roundStart + this.pollDelay() - Date.now())));
       }
     } catch (e) {
       this.abandon(asEnsError(e, "DescribeInstances"));
     } finally {
       await this.wrapUp();
     }
+  }
+
+  /**
+   * The next polling round: the base interval while any instance in flight entered its phase less than a minute ago,
+   * then backing off with the youngest one's wait (pollDelayMs), so long edge-node stops cost tens of rounds, not
+   * thousands.
+   */
+  private pollDelay(): number {
+    const now = Date.now();
+    const waits = this.items.filter((i) => POLLED.has(i.phase)).map((i) => now - (this.since.get(i.instanceId) ?? now));
+    return pollDelayMs(waits.length ? Math.min(...waits) : 0, this.opts.pollIntervalMs);
   }
 
   private next(): Step {
