@@ -100,9 +100,9 @@ export async function converge(client: EnsClient, key: BindingKey, inputs: Attac
  * Creates and updates add what earlier runs of their logical resource left claimed, outside the state and no longer
  * wanted (a run whose engine died after the provider bound): to be detached.
  */
-async function withLeftovers(client: EnsClient, before: Before, inputs: AttachmentInputs, me: Identity, out: Reporter): Promise<Before> {
+async function withLeftovers(client: EnsClient, before: Before, inputs: AttachmentInputs, me: Identity, out: Reporter, sameKeyOnly: boolean): Promise<Before> {
   const known = new Set([...inputs.instanceIds, ...before.attached, ...before.yielded]);
-  const found = (await findOwnClaims(client, me)).filter((i) => !known.has(i));
+  const found = (await findOwnClaims(client, me, sameKeyOnly)).filter((i) => !known.has(i));
   const live = found.length ? await client.describeInstancesById(found) : new Map<string, Instance>();
   const { left, blocked } = leftoversToUnbind(found, live, inputs.stopInstances);
   if (left.length) out.warn(`${left.length} instance(s) carry this resource's owner tag from an earlier run that did not reach the state (${list(left, 5)}): no longer wanted, this run unbinds them`);
@@ -128,7 +128,8 @@ async function observeAndPlan(client: EnsClient, key: BindingKey, inputs: Attach
   for (const line of describeLeases(leases, new Set(union(union(inputs.instanceIds, given.attached), given.yielded)))) out.warn(line);
   for (const f of await recoverLeases(client, leases, waits)) out.warn(`${f.instanceId} was stopped by an interrupted run and could not be started again: ${f.code}: ${f.message}`);
   // After the recovery: an instance it started again is Running, and what may unbind it is decided on that.
-  const before = op === "delete" ? given : await withLeftovers(client, given, inputs, me, out);
+  // A delete looks only at claims for its own key pair: after a rotation, the others are the new resource's.
+  const before = await withLeftovers(client, given, inputs, me, out, op === "delete");
   const ids = union(union(inputs.instanceIds, before.attached), before.yielded);
   const described = await settle(client, ids, waits);
   const live = new Map<string, LiveInstance>([...described].map(([i, d]) => [i, { status: d.Status, keyPairName: d.KeyPairName || undefined, region: d.EnsRegionId }]));

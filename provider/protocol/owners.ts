@@ -68,7 +68,8 @@ export function keyNames(client: EnsClient): (keyPairId: string) => Promise<stri
  * to scope it: what an earlier run of the same logical resource bound and then lost track of (its engine died after
  * the provider bound) is found here, so that the create manages it instead of leaving it bound and unmanaged.
  */
-export async function findOwnClaims(client: EnsClient, me: Identity): Promise<string[]> {
+export async function findOwnClaims(client: EnsClient, me: Identity, sameKeyOnly = false): Promise<string[]> {
   const tags = await withTagPermission(client.listTagResources({ tag: { Key: OWNER_TAG } }));
-  return [...new Set(tags.filter((t) => t.TagKey === OWNER_TAG && isMine(parseOwnerTag(t.TagValue), me)).map((t) => t.ResourceId))];
+  const ours = (v: string) => isMine(parseOwnerTag(v), me) && (!sameKeyOnly || parseOwnerTag(v).keyPairId === me.keyPairId);
+  return [...new Set(tags.filter((t) => t.TagKey === OWNER_TAG && ours(t.TagValue)).map((t) => t.ResourceId))];
 }
