@@ -22,7 +22,12 @@ export interface ProxiedRequest {
   headers: http.IncomingHttpHeaders;
 }
 
-export async function startWireProxy(target: string, hooks: ProxyHooks) {
+/**
+ * `outsideEphemeralPorts`: listen on a port below Linux's ephemeral range (32768-60999), for a test that closes the
+ * proxy to play an ENS that cannot be reached: a port from that range may be handed to another test's emulator at
+ * once (which would then answer), a port below it never is.
+ */
+export async function startWireProxy(target: string, hooks: ProxyHooks, opts: { outsideEphemeralPorts?: boolean } = {}) {
   const counts: Record<string, number> = {};
   const t = new URL(target);
   const server = http.createServer((req, res) => {
@@ -57,7 +62,15 @@ export async function startWireProxy(target: string, hooks: ProxyHooks) {
       fwd.end(Buffer.concat(chunks));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  for (let attempt = 0; ; attempt++) {
+    const port = opts.outsideEphemeralPorts ? 20000 + Math.floor(Math.random() * 12000) : 0;
+    const error = await new Promise<Error | undefined>((resolve) => {
+      server.once("error", resolve);
+      server.listen(port, "127.0.0.1", () => resolve(undefined));
+    });
+    if (!error) break;
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt > 20) throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
