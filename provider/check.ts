@@ -1,8 +1,8 @@
 import { EnsClient, Instance } from "./ens";
-import { identityOf, keyNames, readTags, sortOwners } from "./protocol";
+import { findLeases, identityOf, keyNames, readTags, sortLeases, sortOwners, tagsOffWarning } from "./protocol";
 import { LiveInstance, planBinding } from "./plan";
-import { list, planSummary, reporterFor, Reporter } from "./report";
-import { getClient } from "./settings";
+import { fleetNow, list, planSummary, reporterFor, Reporter } from "./report";
+import { getClient, readSettings } from "./settings";
 import { checkInputs, isUnknown } from "./validate";
 
 type Props = Record<string, any>;
@@ -10,9 +10,11 @@ type Failure = { property: string; reason: string };
 
 /** `check`: inputs validated (pure), then looked up in ENS where they changed, so that preview names a typo. */
 export async function check(olds: Props, news: Props) {
+  checkedHere.add(resourceKey(news));
   const out = reporterFor(news);
   const { inputs, failures, warnings } = checkInputs(news);
   for (const w of warnings) out.warn(w);
+  sayTagsOff(news, out);
   if (!failures.length) {
     try {
       failures.push(...(await checkLive(olds, inputs, out)));
@@ -25,6 +27,14 @@ export async function check(olds: Props, news: Props) {
   // property it prints "<type> resource '<name>' has a problem: <reason>", so the field goes into the reason.
   return { inputs, failures: failures.map((f) => (f.property === "instanceIds" ? { property: "", reason: `instanceIds: ${f.reason}` } : f)) };
 }
+
+/**
+ * Resources this process has checked. The engine checks a resource before it diffs it in a preview or an up; a
+ * refresh runs no program, so a diff of a resource never checked here is a refresh's (diff.ts words it so).
+ */
+const checkedHere = new Set<string>();
+const resourceKey = (props: Props) => String(props.__owner ?? props.__attachmentName ?? "");
+export const wasChecked = (props: Props): boolean => checkedHere.has(resourceKey(props));
 
 /**
  * Live checks. Only what changed is looked up (a new key reference, instances not in the previous inputs): an
@@ -63,10 +73,25 @@ async function checkLive(olds: Props, inputs: Props, out: Reporter): Promise<Fai
     const view = new Map<string, LiveInstance>([...live].map(([i, d]) => [i, { status: d.Status, keyPairName: d.KeyPairName || undefined, region: d.EnsRegionId }]));
     const plan = planBinding({ desired: inputs.instanceIds, attached: [], live: view, keyPairName: key.KeyPairName, stopInstances: inputs.stopInstances, maxStoppedInstances: inputs.maxStoppedInstances, maxStoppedPerRegion: inputs.maxStoppedPerRegion });
     const running = new Set([...live.values()].filter((i) => i.Status === "Running").map((i) => i.InstanceId));
-    out.log(planSummary(plan, { running, stopInstances: inputs.stopInstances, maxStoppedInstances: inputs.maxStoppedInstances, unchanged: 0 }));
+    // Other runs holding instances down now bound this one too (rule 5): the concurrency preview states counts them.
+    const me = identityOf(inputs, "", key.KeyPairId);
+    const fleet = plan.rolling.instances.length && inputs.stopInstances ? fleetNow(sortLeases(await findLeases(client), me, undefined).live) : undefined;
+    out.log(planSummary(plan, { running, stopInstances: inputs.stopInstances, maxStoppedInstances: inputs.maxStoppedInstances, unchanged: 0, fleet }));
     if (plan.blockedRunning.length && !inputs.stopInstances) failures.push(runningFailure(plan.blockedRunning));
   }
   return failures;
+}
+
+/** With `ens:ownershipTags false`, what the resource goes without: once per resource and process. */
+export function sayTagsOff(props: Props, out: Reporter): void {
+  let on = true;
+  try {
+    on = readSettings().ownershipTags;
+  } catch {
+    return; // a settings error is said by the operation itself
+  }
+  const said = on ? undefined : tagsOffWarning(String(props.__owner ?? props.__attachmentName ?? ""));
+  if (said) out.warn(said);
 }
 
 function runningRefusal(ids: string[], live: Map<string, Instance>): Failure[] {

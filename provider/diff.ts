@@ -1,9 +1,10 @@
 import { Instance } from "./ens";
 import { LiveInstance, planBinding } from "./plan";
 import { findLeases, identityOf, keyNames, readTags, sortLeases, sortOwners } from "./protocol";
-import { list, planSummary, reporterFor, Reporter } from "./report";
+import { fleetNow, FleetNow, list, planSummary, reporterFor, Reporter } from "./report";
 import { getClient, readSettings } from "./settings";
 import { isUnknown } from "./validate";
+import { wasChecked } from "./check";
 
 type Props = Record<string, any>;
 
@@ -24,7 +25,7 @@ export async function diff(id: string, olds: Props, news: Props) {
     // Partial failures: the state says fewer (or more) are bound than wanted (less what others took over), so an update converges.
     setDiffers(kept, olds.attachedInstanceIds) ||
     ["stopInstances", "maxStoppedInstances", "maxStoppedPerRegion", "forceStop", "stopTimeoutSeconds"].some((k) => news[k] !== olds[k]);
-  const marked = await leftStopped(id, olds, out);
+  const { marked, fleet } = await leftStopped(id, olds, out);
   const live = replaces.length ? undefined : await liveView(olds, news);
   const drift = live ? await drifted(live, id, olds, out) : false;
   // States written before owner names: one update rewrites the owner tags (the resource ID) to the resource's name.
@@ -37,7 +38,9 @@ export async function diff(id: string, olds: Props, news: Props) {
     const plan = planBinding({ desired: news.instanceIds, attached, live: view, keyPairName: olds.keyPairName, stopInstances: news.stopInstances, maxStoppedInstances: news.maxStoppedInstances, maxStoppedPerRegion: news.maxStoppedPerRegion });
     const kept = new Set(attached);
     const running = new Set([...live.values()].filter((i) => i.Status === "Running").map((i) => i.InstanceId));
-    out.log(planSummary(plan, { running, stopInstances: news.stopInstances, maxStoppedInstances: news.maxStoppedInstances, unchanged: plan.alreadyAttached.filter((i) => kept.has(i)).length }));
+    const summary = planSummary(plan, { running, stopInstances: news.stopInstances, maxStoppedInstances: news.maxStoppedInstances, unchanged: plan.alreadyAttached.filter((i) => kept.has(i)).length, fleet });
+    // A refresh changes nothing in ENS: what it found is what the next up would do.
+    out.log(wasChecked(news) ? summary : summary.replace(/^plan: /, "refresh records what ENS has; the next pulumi up would: "));
   }
   return { changes, replaces, deleteBeforeReplace: false };
 }
@@ -47,11 +50,12 @@ export async function diff(id: string, olds: Props, news: Props) {
  * ListTagResources call by key). Other resources' leases are not this diff's business: any operation starts the
  * expired ones.
  */
-async function leftStopped(id: string, olds: Props, out: Reporter): Promise<boolean> {
+async function leftStopped(id: string, olds: Props, out: Reporter): Promise<{ marked: boolean; fleet: FleetNow }> {
   const me = identityOf(olds, id, olds.keyPairId ?? "");
-  const own = sortLeases(await findLeases(getClient()), me, undefined).ownDead;
+  const leases = sortLeases(await findLeases(getClient()), me, undefined);
+  const own = leases.ownDead;
   if (own.length) out.warn(`${own.length} instance(s) an interrupted run of this resource left stopped (${list(own.map((f) => f.instanceId), 5)}): this update starts them again`);
-  return own.length > 0;
+  return { marked: own.length > 0, fleet: fleetNow(leases.live) };
 }
 
 /**

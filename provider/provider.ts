@@ -27,6 +27,7 @@ const PROVIDER_KEY = "__provider";
 
 export { setLogger } from "./report";
 export { check } from "./check";
+import { sayTagsOff } from "./check";
 export { diff } from "./diff";
 
 export async function configure(req: { config: ConfigSource }): Promise<void> {
@@ -47,6 +48,7 @@ export function deleteResource(id: string, props: Props): Promise<void> {
 
 /** Runs an operation tracked (see engine.ts), counting its ENS calls for the closing line. */
 function operation<T>(props: Props, op: () => Promise<T>): Promise<T> {
+  sayTagsOff(props, reporterFor(props));
   const counter = { calls: 0, started: Date.now() };
   closing.set(props, counter);
   return tracked(() => countingCalls(counter, op));

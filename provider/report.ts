@@ -1,4 +1,5 @@
 import { planBatches, Plan } from "./plan";
+import { concurrencyLine, FoundLease, LeaseBounds, tightest } from "./protocol";
 
 /**
  * What a user reads. Every line names its resource (the SDK passes the resource's name as `__attachmentName`; states written
@@ -32,20 +33,36 @@ export function list(ids: readonly string[], max = 20): string {
   return ids.length <= max ? ids.join(", ") : `${ids.slice(0, max).join(", ")} and ${ids.length - max} more`;
 }
 
-/** How the work will roll: instances to stop, the bounds, the regions (largest first). */
-function rollingSummary(plan: Plan): string {
+/**
+ * How the work will roll: instances to stop, the effective concurrency (its own bounds, those of other runs holding
+ * instances down now, and the regions), the regions (largest first).
+ */
+function rollingSummary(plan: Plan, fleet?: FleetNow): string {
   const r = plan.rolling;
-  const per = r.maxStoppedPerRegion !== undefined ? ` and ${r.maxStoppedPerRegion} per region` : "";
+  const bounds = tightest([{ maxStopped: r.maxStopped, maxStoppedPerRegion: r.maxStoppedPerRegion }, ...(fleet?.bounds ?? [])]);
   const regions = r.regions.filter((g) => g.region);
-  const where = regions.length ? `, ${regions.length} region(s): ${regions.slice(0, 3).map((g) => `${g.region} ${g.count}`).join(", ")}${regions.length > 3 ? ", ..." : ""}` : "";
-  return `stop ${r.instances.length} Running instance(s) first, rolling: at most ${r.maxStopped} stopped at once${per}${where}; each is bound as it stops and started again at once`;
+  const counted = `${regions.slice(0, 3).map((g) => `${g.region} ${g.count}`).join(", ")}${regions.length > 3 ? ", ..." : ""}`;
+  // The number of regions is in the concurrency when a per-region bound makes it count.
+  const where = !regions.length ? "" : bounds.maxStoppedPerRegion !== undefined ? ` (${counted})` : ` (${regions.length} region(s): ${counted})`;
+  const others = fleet?.down ? `, less the ${fleet.down} other runs hold down now` : "";
+  return `stop ${r.instances.length} Running instance(s) first, rolling ${concurrencyLine(bounds.maxStopped, bounds.maxStoppedPerRegion, regions.length)}${others}${where}; each is bound as it stops and started again at once`;
+}
+
+/** Other runs' live leases when the plan was made: how many instances they hold down, and their bounds (rule 5). */
+export interface FleetNow {
+  down: number;
+  bounds: LeaseBounds[];
+}
+
+export function fleetNow(live: readonly FoundLease[]): FleetNow {
+  return { down: live.length, bounds: live.flatMap((l) => (l.lease.bounds ? [l.lease.bounds] : [])) };
 }
 
 /**
  * One line saying what a plan will do: instances to attach and detach (counts and the first few IDs), those already
  * as wanted, instances to stop and the bound, and Running instances that would make it fail.
  */
-export function planSummary(plan: Plan, opts: { running: ReadonlySet<string>; stopInstances: boolean; maxStoppedInstances: number; unchanged: number }): string {
+export function planSummary(plan: Plan, opts: { running: ReadonlySet<string>; stopInstances: boolean; maxStoppedInstances: number; unchanged: number; fleet?: FleetNow }): string {
   const batches = planBatches(plan);
   const ids = (action: string) => batches.filter((b) => b.action === action).flatMap((b) => b.instanceIds);
   const attach = ids("AttachKeyPair");
@@ -59,7 +76,7 @@ export function planSummary(plan: Plan, opts: { running: ReadonlySet<string>; st
   if (adopted > 0) parts.push(`adopt ${adopted} already bound`);
   if (opts.unchanged > 0) parts.push(`${opts.unchanged} unchanged`);
   const stop = [...attach, ...detach].filter((i) => opts.running.has(i));
-  if (stop.length && opts.stopInstances) parts.push(rollingSummary(plan));
+  if (stop.length && opts.stopInstances) parts.push(rollingSummary(plan, opts.fleet));
   if (stop.length && !opts.stopInstances) parts.push(`${stop.length} instance(s) are Running (${list(stop, 3)}) and stopInstances is false: this will fail unless they are stopped first`);
   return `plan: ${parts.length ? parts.join("; ") : "nothing to change"}`;
 }

@@ -6,7 +6,7 @@ import { pollDelayMs } from "./policies";
 import { asEnsError, GONE_CODE, goneFailure } from "./observe";
 import { Batch, Rolling } from "./plan";
 import { afterPoll, Bounds, DOWN, isIdle, nextStep, Phase, POLLED, Step, WindowItem, windowCounts } from "./schedule";
-import { claimSettleMs, claimTag, downElsewhere, effectiveBounds, findLeases, LeaseBounds, isMine, LEASE_TAG, leaseLifetimeMs, leaseTag, ofRun, readTags, registerWindow, sortLeases, tagEach, untagIf } from "./protocol";
+import { claimSettleMs, claimTag, concurrencyLine, downElsewhere, effectiveBounds, findLeases, LeaseBounds, isMine, LEASE_TAG, leaseLifetimeMs, leaseTag, ofRun, readTags, registerWindow, sortLeases, tagEach, untagIf } from "./protocol";
 
 /**
  * The rolling window's executor: poll (DescribeInstances, 100 IDs a call, only the instances in flight), ask the
@@ -19,8 +19,8 @@ import { claimSettleMs, claimTag, downElsewhere, effectiveBounds, findLeases, Le
 /** Phases that end by themselves (a poll, a call or a restart under way): while any is present, slots may free. */
 const IN_FLIGHT: ReadonlySet<Phase> = new Set<Phase>(["stopping", "stopped", "bound", "starting", "held"]);
 
-/** At most one progress line this often. */
-const PROGRESS_EVERY_MS = 5000;
+/** At most one progress line this often (ENS_PROGRESS_EVERY_MS, for tests). */
+const progressEveryMs = () => Number(process.env.ENS_PROGRESS_EVERY_MS) || 5000;
 /** Leases of instances running again are removed in calls of this many (UntagResources takes 50), or every FLEET_REFRESH_MS. */
 const UNMARK_BATCH = 50;
 /** How often the window reads other runs' leases, which count against its bounds. */
@@ -74,8 +74,8 @@ class Window {
   }
 
   async run(): Promise<void> {
-    const per = this.bounds.maxStoppedPerRegion !== undefined ? `, ${this.bounds.maxStoppedPerRegion} per region` : "";
-    this.opts.log(`stopping ${this.items.length} Running instance(s) first, rolling: at most ${this.bounds.maxStopped} stopped at once${per}`);
+    const regions = new Set(this.items.map((i) => i.region).filter((r) => r)).size;
+    this.opts.log(`stopping ${this.items.length} Running instance(s) first, rolling ${concurrencyLine(this.bounds.maxStopped, this.bounds.maxStoppedPerRegion, regions)}`);
     try {
       for (;;) {
         const roundStart = Date.now();
@@ -458,10 +458,12 @@ class Window {
   /** A running count, at most every few seconds; a last one at the end when any was said. */
   private progress(last: boolean): void {
     const now = Date.now();
-    if (last ? !this.logged : now - this.lastLog < PROGRESS_EVERY_MS) return;
+    if (last ? !this.logged : now - this.lastLog < progressEveryMs()) return;
     const { down, downByRegion, queued } = windowCounts(this.items);
     const regions = this.bounds.maxStoppedPerRegion !== undefined && downByRegion.size ? ` in ${downByRegion.size} region(s)` : "";
-    this.opts.log(`${this.boundCount}/${this.items.length} instances bound, ${down} stopped now${regions}${queued ? `, ${queued} not stopped yet` : ""}`);
+    // What the operation does to them: a destroy unbinds, a create binds, an update may do both.
+    const verb = this.items.every((i) => i.action === "DetachKeyPair") ? "unbound" : this.items.every((i) => i.action === "AttachKeyPair") ? "bound" : "bound or unbound";
+    this.opts.log(`${this.boundCount}/${this.items.length} instances ${verb}, ${down} stopped now${regions}${queued ? `, ${queued} not stopped yet` : ""}`);
     this.lastLog = now;
     this.logged = true;
   }

@@ -1,5 +1,6 @@
 import { AccessKey, ALICLOUD_KEYS_USED, credentialSettings, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_ENDPOINT, DEFAULT_READ_TIMEOUT_MS, EnsClient, isLoopbackHost, noCredentialsMessage, parseEndpoint } from "./ens";
 import { createBudget, DEFAULT_BUDGET, DEFAULT_RETRY } from "./policies";
+import { keepTagsInProcess } from "./protocol/local-tags";
 
 /**
  * Run-time configuration of the provider process. Read when an operation runs (environment) or handed over by the
@@ -28,6 +29,8 @@ export interface Settings {
   readTimeoutSeconds: number;
   /** How long one ENS call is retried (throttling, 5xx, time-outs) before it fails. */
   retryDeadlineSeconds: number;
+  /** false: the protocol's tags stay in this process, not in ENS (protocol/local-tags.ts). */
+  ownershipTags: boolean;
 }
 
 let stackConfig: ConfigSource = { get: () => undefined };
@@ -86,6 +89,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, config: Confi
     connectTimeoutSeconds: positiveSeconds(pick("ens:connectTimeoutSeconds", "ENS_CONNECT_TIMEOUT_SECONDS"), DEFAULT_CONNECT_TIMEOUT_MS / 1000, "ens:connectTimeoutSeconds / ENS_CONNECT_TIMEOUT_SECONDS"),
     readTimeoutSeconds: positiveSeconds(pick("ens:readTimeoutSeconds", "ENS_READ_TIMEOUT_SECONDS"), DEFAULT_READ_TIMEOUT_MS / 1000, "ens:readTimeoutSeconds / ENS_READ_TIMEOUT_SECONDS"),
     retryDeadlineSeconds: positiveSeconds(pick("ens:retryDeadlineSeconds", "ENS_RETRY_DEADLINE_SECONDS"), DEFAULT_RETRY.deadlineMs / 1000, "ens:retryDeadlineSeconds / ENS_RETRY_DEADLINE_SECONDS"),
+    ownershipTags: boolSetting(pick("ens:ownershipTags", "ENS_OWNERSHIP_TAGS"), true, "ens:ownershipTags / ENS_OWNERSHIP_TAGS"),
   };
 }
 
@@ -97,25 +101,23 @@ export function getClient(settings: Settings = readSettings()): EnsClient {
   // Which credentials, without their secrets (key IDs, profile, role and its options).
   const credentials = JSON.stringify(settings.credentials ?? null, (k, v) => (/secret|token/i.test(k) ? undefined : v));
   const wire = [settings.connectTimeoutSeconds, settings.readTimeoutSeconds, settings.retryDeadlineSeconds];
-  const key = JSON.stringify([settings.endpoint, credentials, settings.maxConcurrentCalls, settings.callsPerSecond, settings.signatureAlgorithm, wire]);
+  const key = JSON.stringify([settings.endpoint, credentials, settings.maxConcurrentCalls, settings.callsPerSecond, settings.signatureAlgorithm, wire, settings.ownershipTags]);
   if (cached?.key !== key) {
     const { protocol, host } = parseEndpoint(settings.endpoint);
     if (protocol === "http" && !isLoopbackHost(host)) {
       console.error(`warning: ENS endpoint ${settings.endpoint} uses plain HTTP: requests (signed, but readable) cross the network unencrypted; use https`);
     }
     const budget = createBudget({ maxConcurrent: settings.maxConcurrentCalls, perSecond: settings.callsPerSecond });
-    cached = {
-      key,
-      client: new EnsClient({
-        endpoint: settings.endpoint,
-        credentials: settings.credentials,
-        budget,
-        signatureAlgorithm: settings.signatureAlgorithm,
-        connectTimeoutMs: settings.connectTimeoutSeconds * 1000,
-        readTimeoutMs: settings.readTimeoutSeconds * 1000,
-        retry: { ...DEFAULT_RETRY, deadlineMs: settings.retryDeadlineSeconds * 1000 },
-      }),
-    };
+    const client = new EnsClient({
+      endpoint: settings.endpoint,
+      credentials: settings.credentials,
+      budget,
+      signatureAlgorithm: settings.signatureAlgorithm,
+      connectTimeoutMs: settings.connectTimeoutSeconds * 1000,
+      readTimeoutMs: settings.readTimeoutSeconds * 1000,
+      retry: { ...DEFAULT_RETRY, deadlineMs: settings.retryDeadlineSeconds * 1000 },
+    });
+    cached = { key, client: settings.ownershipTags ? client : keepTagsInProcess(client) };
   }
   return cached.client;
 }

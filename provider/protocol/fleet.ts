@@ -28,6 +28,11 @@ export function registerWindow(down: () => Iterable<[string, string]>, bounds: L
 export function effectiveBounds(own: LeaseBounds, self: symbol, foreign: readonly LeaseBounds[]): LeaseBounds {
   const all = [own, ...foreign];
   for (const [key, w] of windows) if (key !== self && [...w.down()].length) all.push(w.bounds);
+  return tightest(all);
+}
+
+/** The smallest of each bound. */
+export function tightest(all: readonly LeaseBounds[]): LeaseBounds {
   const per = all.map((b) => b.maxStoppedPerRegion).filter((n): n is number => n !== undefined);
   return { maxStopped: Math.min(...all.map((b) => b.maxStopped)), ...(per.length ? { maxStoppedPerRegion: Math.min(...per) } : {}) };
 }
@@ -43,9 +48,9 @@ export function downElsewhere(self: symbol, leased: ReadonlyMap<string, string>,
   return out;
 }
 
-/** The effective concurrency of a window over `regions` regions: a line for preview. */
+/** The effective concurrency of a window over `regions` regions, for preview: "at most 10 at once: 5 per region x 2 region(s)". */
 export function concurrencyLine(maxStopped: number, perRegion: number | undefined, regions: number): string {
   if (perRegion === undefined || regions === 0) return `at most ${maxStopped} at once`;
   const byRegions = perRegion * regions;
-  return byRegions < maxStopped ? `at most ${byRegions} at once: ${perRegion} per region x ${regions} region(s)` : `at most ${maxStopped} at once, ${perRegion} per region`;
+  return byRegions <= maxStopped ? `at most ${byRegions} at once: ${perRegion} per region x ${regions} region(s)` : `at most ${maxStopped} at once, ${perRegion} per region`;
 }

@@ -24,7 +24,9 @@
  *    their newest instances back and back off for a random while.
  * 6. Tag failures stay per instance: an instance that cannot take a tag is not stopped and not bound (tagging.ts).
  * 7. Without the tag actions in RAM, nothing runs: the first tag read of an operation fails with one sentence naming
- *    the actions to grant (permissions.ts).
+ *    the actions to grant (permissions.ts), unless the user opts out with `ens:ownershipTags false`: then the tags
+ *    are kept in the provider process (local-tags.ts) and rules 1-6 hold only among the attachments of one program's
+ *    run, which every resource is told once.
  *
  * Limits without compare-and-set: two runs that both read an instance free and whose claims land within the settle
  * time of each other (ENS applying a TagResources call later than that after it was sent) can both bind it; the check
@@ -36,3 +38,4 @@ export * from "./owners";
 export * from "./leases";
 export * from "./fleet";
 export * from "./permissions";
+export * from "./local-tags";

@@ -17,7 +17,7 @@ export async function withTagPermission<T>(call: Promise<T>): Promise<T> {
     if (!isDenied(e)) throw e;
     throw new EnsError(
       e.code,
-      `${e.action}: ${e.code}: the access key may not call ${e.action}. pulumi-ens-keypair records who owns each binding and which run stopped an instance in instance tags: grant ${TAG_ACTIONS.join(", ")} (the provider calls ${ALL_ACTIONS.join(", ")}). Nothing was changed.`,
+      `${e.action}: ${e.code}: the access key may not call ${e.action}. pulumi-ens-keypair records who owns each binding and which run stopped an instance in instance tags: grant ${TAG_ACTIONS.join(", ")} (the provider calls ${ALL_ACTIONS.join(", ")}), or set ens:ownershipTags false to run without them (owners and crash marks then live only in the provider process; see the README). Nothing was changed.`,
       e.action,
       e.httpStatus,
       e.requestId,

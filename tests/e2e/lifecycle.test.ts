@@ -56,7 +56,10 @@ describe("pulumi up / preview / update / refresh / destroy", () => {
   it("refresh notices an instance detached behind our back, and the next up re-attaches only it", async () => {
     const [victim] = t.ids(50, 1);
     t.emu.world.setInstanceKey(victim, undefined);
-    await t.stack.run(["refresh", "--yes"]);
+    const refreshed = await t.stack.run(["refresh", "--yes"]);
+    // A refresh binds nothing: no "plan: attach 1" (issue 18, item 4); it says what it found.
+    expect(refreshed.stdout).not.toMatch(/plan: /);
+    expect(refreshed.stdout).toContain(`KeyPairAttachment 'fleet': refresh records what ENS has; the next pulumi up would: attach 1 (${victim}) in 1 call(s); 59 unchanged`);
     const { resource } = await t.stack.exportState();
     expect(resource.outputs.attachedInstanceIds).not.toContain(victim);
     expect(resource.outputs.attachedInstanceIds).toHaveLength(59);

@@ -220,6 +220,24 @@ describe("rule 5: stop limits hold for the fleet", () => {
     expect(world([...a, ...b]).every((i) => i.status === "Running" && i.keyPairName === "key-a")).toBe(true);
     for (const m of made) await env.provider.delete(m.id, m.outs);
   });
+
+  it("preview states the effective concurrency: the resource's bounds over its regions, tightened by another run that holds instances down now", async () => {
+    const ids = [...instanceIds(193, 4), ...instanceIds(321, 4)]; // two regions: 1-200 and 201-400
+    running(ids);
+    const news = { __owner: "p/x/three", keyPairId: keyA.keyPairId, instanceIds: ids, stopInstances: true, maxStoppedInstances: 10, maxStoppedPerRegion: 3 };
+    await checked(env, news);
+    expect(env.logs.join("\n")).toMatch(/stop 8 Running instance\(s\) first, rolling at most 6 at once: 3 per region x 2 region\(s\) \(\S+ 4, \S+ 4\);/);
+    // Another stack's run has two instances down under a lease of maxStoppedInstances 2, 1 per region.
+    const other = instanceIds(311, 2);
+    await client.tagResources(other, [{ Key: LEASE_TAG, Value: leaseValue("0000a11f", "p/other/run", Date.now() + 600_000, { maxStopped: 2, maxStoppedPerRegion: 1 }) }]);
+    env.logs.length = 0;
+    try {
+      await checked(env, news);
+      expect(env.logs.join("\n")).toMatch(/stop 8 Running instance\(s\) first, rolling at most 2 at once: 1 per region x 2 region\(s\), less the 2 other runs hold down now \(/);
+    } finally {
+      await client.untagResources(other, [LEASE_TAG]);
+    }
+  });
 });
 
 describe("rule 6: tag failures stay per instance", () => {
@@ -351,6 +369,33 @@ describe("rule 7: tag permissions", () => {
       expect(err?.message).toMatch(/^ListTagResources: Forbidden\.RAM: the access key may not call ListTagResources\..*Nothing was changed\.$/);
       expect(bindingOrPowerCalls()).toEqual([]);
     } finally {
+      process.env.ENS_ENDPOINT = env.emu.url;
+      await proxy.close();
+    }
+  });
+
+  it("with ens:ownershipTags false the same user runs: no tag action reaches ENS, each resource is told once what it goes without, and the rules still hold within the process", async () => {
+    const ids = instanceIds(211, 4);
+    running(ids);
+    const denied = { __status: 403, body: { RequestId: "R-2", Code: "Forbidden.RAM", Message: "User not authorized to operate on the specified resource." } };
+    const proxy = await startWireProxy(env.emu.url, { answer: (action, _n, body) => (/TagResources$/.test(action) ? denied : body) });
+    process.env.ENS_ENDPOINT = proxy.url;
+    process.env.ENS_OWNERSHIP_TAGS = "false";
+    try {
+      const web = await up({}, { __owner: "p/off/web", __attachmentName: "web", keyPairId: keyA.keyPairId, instanceIds: ids, stopInstances: true, maxStoppedInstances: 2 });
+      expect(web.outs.attachedInstanceIds).toEqual(ids);
+      expect(world(ids).map((i) => [i.keyPairName, i.status])).toEqual(ids.map(() => ["key-a", "Running"]));
+      // Another resource of the same program may not re-key them without takeOwnership: the owners are known in the process.
+      const other = await env.provider.check({}, { __provider: "P", __owner: "p/off/db", __attachmentName: "db", keyPairId: keyB.keyPairId, instanceIds: [ids[0]], stopInstances: true });
+      expect(other.failures).toEqual([{ property: "", reason: expect.stringContaining(`${ids[0]} (owner p/off/web)`) }]);
+      await up(web, { __owner: "p/off/web", __attachmentName: "web", keyPairId: keyA.keyPairId, instanceIds: ids.slice(1), stopInstances: true, maxStoppedInstances: 2 });
+      expect(world([ids[0]]).map((i) => [i.keyPairName, i.status])).toEqual([[undefined, "Running"]]);
+      expect(Object.keys(proxy.counts).filter((a) => /Tag/.test(a))).toEqual([]);
+      const told = env.logs.filter((l) => l.includes("ownership tags are off (ens:ownershipTags false)"));
+      expect(told.map((l) => l.replace(/:.*/s, ""))).toEqual(["warning", "warning"]);
+      expect(told[0]).toContain("another stack or program can re-key these instances without takeOwnership".replace(/^a/, "A"));
+    } finally {
+      delete process.env.ENS_OWNERSHIP_TAGS;
       process.env.ENS_ENDPOINT = env.emu.url;
       await proxy.close();
     }

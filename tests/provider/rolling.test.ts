@@ -36,7 +36,7 @@ it("create: never more than maxStoppedInstances down, nor maxStoppedPerRegion of
   const ids = instanceIds(1, 60); // regions 1-3, 20 each
   const inputs = await checked(env, { keyPairId: key.keyPairId, instanceIds: ids, stopInstances: true, maxStoppedInstances: 6, maxStoppedPerRegion: 2 });
   // Preview (check of a create) says how the work will roll.
-  expect(env.logs.join("\n")).toMatch(/stop 60 Running instance\(s\) first, rolling: at most 6 stopped at once and 2 per region, 3 region\(s\): cn-hangzhou-telecom 20, cn-beijing-unicom 20, cn-shanghai-mobile 20/);
+  expect(env.logs.join("\n")).toMatch(/stop 60 Running instance\(s\) first, rolling at most 6 at once: 2 per region x 3 region\(s\) \(cn-hangzhou-telecom 20, cn-beijing-unicom 20, cn-shanghai-mobile 20\); each is bound as it stops/);
   env.clearJournal();
   const { id, outs } = await env.provider.create(inputs);
   expect(outs.attachedInstanceIds).toHaveLength(60);
@@ -61,8 +61,15 @@ it("create: never more than maxStoppedInstances down, nor maxStoppedPerRegion of
     expect(marked).toBeGreaterThanOrEqual(0);
     expect(marked).toBeLessThan(stopped);
   }
-  await env.provider.delete(id, outs);
+  expect(env.logs.filter((l) => / instances (bound|unbound)/.test(l)).every((l) => / instances bound, /.test(l))).toBe(true);
+  env.logs.length = 0;
+  process.env.ENS_PROGRESS_EVERY_MS = "1";
+  await env.provider.delete(id, outs).finally(() => delete process.env.ENS_PROGRESS_EVERY_MS);
   expect(env.emu.stats().peakStoppedByRegion).toEqual(expect.objectContaining({ "cn-hangzhou-telecom": 2 }));
+  // A destroy's progress says what it does (issue 18, item 4: it said "4/20 instances bound").
+  const progress = env.logs.filter((l) => /\/60 instances/.test(l));
+  expect(progress.length).toBeGreaterThan(0);
+  expect(progress.every((l) => /^\d+\/60 instances unbound, \d+ stopped now/.test(l))).toBe(true);
 });
 
 it("once the engine is gone no new instance is stopped; what is in flight is bound and started again, the rest is not attempted", async () => {
