@@ -18,6 +18,7 @@ export async function check(olds: Props, news: Props) {
   if (!failures.length) {
     try {
       failures.push(...(await checkLive(olds, inputs, out)));
+      if (failures.length) failures.push(...(await leftStoppedMeanwhile(news)));
     } catch (e) {
       // Settings and credential problems: one clear line in preview rather than a stack trace.
       failures.push({ property: "", reason: (e as Error).message });
@@ -92,6 +93,18 @@ export function sayTagsOff(props: Props, out: Reporter): void {
   }
   const said = on ? undefined : tagsOffWarning(String(props.__owner ?? props.__attachmentName ?? ""));
   if (said) out.warn(said);
+}
+
+/**
+ * A refused check stops the operation before its first step, which starts what an interrupted run of the resource
+ * left stopped (protocol rule 4); check itself starts nothing (it runs in preview too), so the refusal names them.
+ */
+async function leftStoppedMeanwhile(news: Props): Promise<Failure[]> {
+  if (typeof news.__owner !== "string" || !news.__owner) return [];
+  const own = sortLeases(await findLeases(getClient()), identityOf(news, undefined, ""), undefined).ownDead;
+  if (!own.length) return [];
+  const ids = own.map((f) => f.instanceId);
+  return [{ property: "", reason: `${ids.length} instance(s) an interrupted run of this resource left Stopped (${list(ids, 5)}) stay Stopped while this check fails: fix the above and run pulumi up (its first step starts them again), or start them yourself (StartInstances or the ENS console)` }];
 }
 
 function runningRefusal(ids: string[], live: Map<string, Instance>): Failure[] {

@@ -208,6 +208,25 @@ describe("rule 4: leases are a run's", () => {
   });
 });
 
+describe("rule 4: a refused check", () => {
+  it("names the instances an interrupted run of the resource left stopped (the operation that would start them does not run)", async () => {
+    const [left, running1] = [instanceIds(231, 2), instanceIds(233, 1)];
+    for (const id of left) env.emu.world.setInstanceStatus(id, "Stopped");
+    running(running1);
+    await client.tagResources(left, [{ Key: LEASE_TAG, Value: leaseValue("0000c0de", "p/me/crashed", Date.now() + 600_000) }]);
+    try {
+      const res = await env.provider.check({}, { __provider: "P", __owner: "p/me/crashed", keyPairId: keyA.keyPairId, instanceIds: [...left, ...running1] });
+      expect(res.failures.map((f) => f.reason)).toEqual([
+        expect.stringContaining(`1 instance(s) to bind or unbind are Running (${running1[0]})`),
+        `2 instance(s) an interrupted run of this resource left Stopped (${left.join(", ")}) stay Stopped while this check fails: fix the above and run pulumi up (its first step starts them again), or start them yourself (StartInstances or the ENS console)`,
+      ]);
+      expect(world(left).map((i) => i.status)).toEqual(["Stopped", "Stopped"]);
+    } finally {
+      await client.untagResources(left, [LEASE_TAG]);
+    }
+  });
+});
+
 describe("rule 5: stop limits hold for the fleet", () => {
   it("two attachments of one process, maxStoppedPerRegion 2 each, never put more than 2 of a region down together", async () => {
     const [a, b] = [instanceIds(101, 8), instanceIds(111, 8)];
