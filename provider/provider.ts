@@ -5,7 +5,8 @@ import { Before, converge, leftoversToUnbind, Operation, Outcome, Refusal, union
 import { BindingKey } from "./execute";
 import { findOwnClaims, identityOf, isMine, keyNames, OWNER_TAG, readTags, sortOwners, untagIf } from "./protocol";
 import { list, Reporter, reporterFor } from "./report";
-import { ConfigSource, getClient, useStackConfig } from "./settings";
+import { ConfigSource, endpointOf, getClient, useStackConfig, withAccount } from "./settings";
+import { accountUnknown, checkAccount } from "./account";
 import { AttachmentInputs, checkInputs, DEFAULTS } from "./validate";
 
 /**
@@ -26,24 +27,88 @@ type Props = Record<string, any>;
 const PROVIDER_KEY = "__provider";
 
 export { setLogger } from "./report";
-export { check } from "./check";
+import { check as checkResource } from "./check";
 import { sayTagsOff } from "./check";
-export { diff } from "./diff";
+import { diff as diffResource } from "./diff";
 
 export async function configure(req: { config: ConfigSource }): Promise<void> {
   useStackConfig(req.config);
 }
 
+// Every operation runs in its resource's account (the `account` input, else the stack's): there, getClient() is that
+// account's client and budget. Delete and read take it from the state's outputs, where it is stored (as a secret).
+
 export function create(inputs: Props) {
-  return operation(inputs, () => createAttachment(inputs));
+  return withAccount(inputs.account, () => operation(inputs, () => createAttachment(inputs)));
 }
 
 export function update(id: string, olds: Props, news: Props) {
-  return operation(news, () => updateAttachment(id, olds, news));
+  return withAccount(news.account, () => operation(news, () => updateAttachment(id, olds, news)));
 }
 
 export function deleteResource(id: string, props: Props): Promise<void> {
-  return operation(props, () => deleteAttachment(id, props));
+  return withAccount(props.account, () => operation(props, () => deleteAttachment(id, props)));
+}
+
+/**
+ * check in the account the new inputs name. An account not known yet (preview) cannot be looked up: the inputs are
+ * validated only. Failures under `account` name the field in the reason, not as the property (the engine would print
+ * the property's value first, and this one holds credentials).
+ */
+export async function check(olds: Props, news: Props) {
+  let result: { inputs: Props; failures: Array<{ property: string; reason: string }> };
+  if (accountUnknown(news.account)) {
+    const { inputs, failures, warnings } = checkInputs(news);
+    for (const w of warnings) reporterFor(news).warn(w);
+    result = { inputs, failures: failures.map((f) => (f.property === "instanceIds" ? { property: "", reason: `instanceIds: ${f.reason}` } : f)) };
+  } else {
+    const invalid: string[] = [];
+    const account = checkAccount(news.account, (p) => invalid.push(p), () => undefined);
+    // Another endpoint is a replacement, so a create there: the key pair and every instance are looked up in it.
+    const movedAway = !invalid.length && Object.keys(olds).length > 0 && endpointOf(olds.account) !== endpointOf(account);
+    result = await withAccount(invalid.length ? undefined : account, () => checkResource(movedAway ? {} : olds, news));
+  }
+  return { ...result, failures: result.failures.map((f) => (/^account(\.|$)/.test(f.property) ? { property: "", reason: f.reason.startsWith(f.property) ? f.reason : `${f.property}: ${f.reason}` } : f)) };
+}
+
+/**
+ * diff in the resource's account. Another endpoint is another ENS and so another account's instances: the resource
+ * is replaced (created there, then deleted here with the old account from the state). Any other change of `account`
+ * (keys, profile, role, region) is an update that stores the new credentials, with no binding call of its own; the
+ * reads of this diff use them already (an old key may be revoked).
+ */
+export async function diff(id: string, olds: Props, news: Props) {
+  const before = olds.account;
+  const after = news.account;
+  const endpointUnknown = accountUnknown(after) && (typeof after !== "object" || accountUnknown({ endpoint: after.endpoint }));
+  if (endpointUnknown || endpointOf(before) !== endpointOf(after)) {
+    if (!endpointUnknown) reporterFor(news).log(`account: endpoint ${endpointOf(before)} -> ${endpointOf(after)}: another ENS, so the resource is replaced (bound there first, then unbound here)`);
+    return { changes: true, replaces: ["account"], deleteBeforeReplace: false };
+  }
+  const changed = canonical(before) !== canonical(after);
+  let result: { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean };
+  try {
+    result = await withAccount(accountUnknown(after) ? before : after, () => diffResource(id, olds, news));
+  } catch (e) {
+    // New credentials that do not work: the update (of this resource alone) fails with the error, rather than this
+    // diff, which would stop the whole deployment, every other resource and account with it.
+    if (!changed) throw e;
+    const cause = (e as Error).message.split(/(?<=[.:]) (?=ENS at |set |check )/)[0];
+    reporterFor(news).warn(`account changed, and ENS at ${endpointOf(after)} could not be read with the new settings (${cause}); the update tries them and says why if they fail`);
+    return { changes: true, replaces: [], deleteBeforeReplace: false };
+  }
+  if (changed && !result.changes) reporterFor(news).log("account: new credentials (or region) for the same endpoint: this update stores them, with no binding call");
+  return changed ? { ...result, changes: true } : result;
+}
+
+/** An account as comparable text: keys sorted, empty fields left out. */
+function canonical(account: unknown): string {
+  const sort = (v: unknown): unknown =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined && x !== null && x !== "").sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sort(x)]))
+      : v;
+  const s = sort(account);
+  return s && typeof s === "object" && Object.keys(s).length ? JSON.stringify(s) : "";
 }
 
 /** Runs an operation tracked (see engine.ts), counting its ENS calls for the closing line. */
@@ -109,7 +174,11 @@ async function deleteAttachment(id: string, props: Props): Promise<void> {
   }
 }
 
-export async function read(id: string, props: Props): Promise<{ id: string; props: Props; inputs?: Props }> {
+export function read(id: string, props: Props): Promise<{ id: string; props: Props; inputs?: Props }> {
+  return withAccount(props.account, () => readAttachment(id, props));
+}
+
+async function readAttachment(id: string, props: Props): Promise<{ id: string; props: Props; inputs?: Props }> {
   const client = getClient();
   const imported = parseImportId(id);
   const keyPairId = imported?.keyPairId ?? props.keyPairId ?? id.split(":")[0];
@@ -174,7 +243,7 @@ export function parseImportId(id: string): { keyPairId: string; instanceIds: str
 async function prepare(inputs: Props): Promise<{ client: EnsClient; key: KeyPair }> {
   // The engine always checks first; callers of the provider API may not.
   const invalid = checkInputs(inputs).failures;
-  if (invalid.length) throw new Error(invalid.map((f) => `${f.property}: ${f.reason}`).join("\n"));
+  if (invalid.length) throw new Error(invalid.map((f) => (f.reason.startsWith(f.property) ? f.reason : `${f.property}: ${f.reason}`)).join("\n"));
   const client = getClient();
   const ref: KeyPairRef = inputs.keyPairId ? { keyPairId: inputs.keyPairId } : { keyPairName: inputs.keyPairName };
   const key = await client.findKeyPair(ref);
@@ -230,8 +299,9 @@ function outputs(inputs: Props, key: KeyPair, attachedInstanceIds: string[], yie
 }
 
 function pickInputs(p: Props): AttachmentInputs {
-  const { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, takeOwnership, maxStoppedPerRegion } = p as AttachmentInputs;
-  return { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, ...(takeOwnership !== undefined ? { takeOwnership } : {}), ...(maxStoppedPerRegion !== undefined ? { maxStoppedPerRegion } : {}) };
+  const { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, takeOwnership, maxStoppedPerRegion, account } = p as AttachmentInputs;
+  // account stays in the outputs: delete and read get nothing else (the SDK makes the output secret).
+  return { keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, ...(takeOwnership !== undefined ? { takeOwnership } : {}), ...(maxStoppedPerRegion !== undefined ? { maxStoppedPerRegion } : {}), ...(account !== undefined ? { account } : {}) };
 }
 
 function stripUndefined<T extends object>(o: T): T {

@@ -1,5 +1,9 @@
 import { AccessKey, ALICLOUD_KEYS_USED, credentialSettings, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_ENDPOINT, DEFAULT_READ_TIMEOUT_MS, EnsClient, isLoopbackHost, noCredentialsMessage, parseEndpoint } from "./ens";
 import { createBudget, DEFAULT_BUDGET, DEFAULT_RETRY } from "./policies";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { createHash } from "node:crypto";
+import { accountCredentials, AccountInput, noAccountCredentialsMessage } from "./account";
+import { registerAccountEndpoint } from "./ens/errors";
 import { keepTagsInProcess } from "./protocol/local-tags";
 
 /**
@@ -34,12 +38,44 @@ export interface Settings {
 }
 
 let stackConfig: ConfigSource = { get: () => undefined };
-let cached: { key: string; client: EnsClient } | undefined;
+/** One client per account (endpoint, credentials, settings): each with its own call budget and learnt rate. */
+const clients = new Map<string, EnsClient>();
+/** The `account` input of the resource whose operation is running (see withAccount). */
+const operationAccount = new AsyncLocalStorage<{ account?: AccountInput }>();
+
+/**
+ * Runs one operation of a resource in its account: within it, readSettings() and getClient() (called without
+ * arguments everywhere in the provider) are that account's, and module-level state keyed by instance ID can scope
+ * itself with currentAccountKey().
+ */
+export function withAccount<T>(account: AccountInput | undefined, fn: () => Promise<T>): Promise<T> {
+  return operationAccount.run({ account: account && typeof account === "object" ? account : undefined }, fn);
+}
+
+/** The account of the running operation; undefined outside one or for a resource without `account`. */
+export function currentAccount(): AccountInput | undefined {
+  return operationAccount.getStore()?.account;
+}
+
+/** Which ENS account settings reach, without a secret: the endpoint and the credentials' identity (key ID, profile, role). */
+export function accountKey(settings: Pick<Settings, "endpoint" | "credentials">): string {
+  return JSON.stringify([settings.endpoint, JSON.stringify(settings.credentials ?? null, (k, v) => (/secret|token/i.test(k) ? undefined : v))]);
+}
+
+/** accountKey of the running operation's account (the stack's outside an account); its raw fields if settings fail. */
+export function currentAccountKey(): string {
+  try {
+    return accountKey(readSettings());
+  } catch {
+    const a = currentAccount();
+    return JSON.stringify(["unresolved", a?.endpoint ?? null, a?.accessKey ?? null, a?.profile ?? null, a?.assumeRole?.roleArn ?? null]);
+  }
+}
 
 /** Called once per provider process by the engine with the whole stack config. */
 export function useStackConfig(config: ConfigSource): void {
   stackConfig = config;
-  cached = undefined;
+  clients.clear();
   noteUnusedKeys(config);
 }
 
@@ -62,21 +98,23 @@ function noteUnusedKeys(config: ConfigSource): void {
 }
 
 /** Stack config wins over the environment: `ens:endpoint` / ENS_ENDPOINT, `alicloud:accessKey` / ALIBABA_CLOUD_ACCESS_KEY_ID ... */
-export function readSettings(env: NodeJS.ProcessEnv = process.env, config: ConfigSource = stackConfig): Settings {
+export function readSettings(env: NodeJS.ProcessEnv = process.env, config: ConfigSource = stackConfig, account: AccountInput | undefined = currentAccount()): Settings {
   const pick = (cfg: string, ...vars: string[]) => config.get(cfg) || vars.map((v) => env[v]).find((v) => v);
-  const rawEndpoint = pick("ens:endpoint", "ENS_ENDPOINT") ?? DEFAULT_ENDPOINT;
+  // The resource's account first (account.endpoint, ...), field by field; then the stack settings (see account.ts).
+  const rawEndpoint = account?.endpoint || (pick("ens:endpoint", "ENS_ENDPOINT") ?? DEFAULT_ENDPOINT);
   let endpoint: string;
   try {
     endpoint = parseEndpoint(rawEndpoint).url;
   } catch (e) {
-    throw new Error(`ENS endpoint (stack config ens:endpoint or ENS_ENDPOINT): ${(e as Error).message}`);
+    throw new Error(`ENS endpoint (${account?.endpoint ? "the resource's account.endpoint" : "stack config ens:endpoint or ENS_ENDPOINT"}): ${(e as Error).message}`);
   }
+  if (account?.endpoint) registerAccountEndpoint(endpoint);
 
   // Keys, a CLI profile (alicloud:profile) or a role to assume (alicloud:assumeRole): see credential-sources.ts.
-  const credentials = credentialSettings((key) => config.get(key), env);
+  const credentials = account ? accountCredentials(account, (key) => config.get(key), env) : credentialSettings((key) => config.get(key), env);
   if (!credentials && isLoopbackHost(parseEndpoint(endpoint).host)) {
     // Without keys @alicloud/credentials would go on to ECS metadata and other sources, none of which a local endpoint wants.
-    throw new Error(noCredentialsMessage(endpoint));
+    throw new Error(account ? noAccountCredentialsMessage(endpoint) : noCredentialsMessage(endpoint));
   }
   return {
     endpoint,
@@ -94,21 +132,22 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, config: Confi
 }
 
 /**
- * The one client of this process: every resource the engine sends here shares its concurrency and rate budget,
- * and so the rate learnt from ENS's throttling answers.
+ * The client of an account: every resource of that account (same endpoint, credentials and settings) shares its
+ * concurrency and rate budget, and so the rate learnt from ENS's throttling answers; another account has its own.
  */
 export function getClient(settings: Settings = readSettings()): EnsClient {
   // Which credentials, without their secrets (key IDs, profile, role and its options).
   const credentials = JSON.stringify(settings.credentials ?? null, (k, v) => (/secret|token/i.test(k) ? undefined : v));
   const wire = [settings.connectTimeoutSeconds, settings.readTimeoutSeconds, settings.retryDeadlineSeconds];
-  const key = JSON.stringify([settings.endpoint, credentials, settings.maxConcurrentCalls, settings.callsPerSecond, settings.signatureAlgorithm, wire, settings.ownershipTags]);
-  if (cached?.key !== key) {
+  const key = JSON.stringify([settings.endpoint, credentials, settings.maxConcurrentCalls, settings.callsPerSecond, settings.signatureAlgorithm, wire, settings.ownershipTags, secretsDigest(settings)]);
+  let client = clients.get(key);
+  if (!client) {
     const { protocol, host } = parseEndpoint(settings.endpoint);
     if (protocol === "http" && !isLoopbackHost(host)) {
       console.error(`warning: ENS endpoint ${settings.endpoint} uses plain HTTP: requests (signed, but readable) cross the network unencrypted; use https`);
     }
     const budget = createBudget({ maxConcurrent: settings.maxConcurrentCalls, perSecond: settings.callsPerSecond });
-    const client = new EnsClient({
+    const created = new EnsClient({
       endpoint: settings.endpoint,
       credentials: settings.credentials,
       budget,
@@ -117,9 +156,32 @@ export function getClient(settings: Settings = readSettings()): EnsClient {
       readTimeoutMs: settings.readTimeoutSeconds * 1000,
       retry: { ...DEFAULT_RETRY, deadlineMs: settings.retryDeadlineSeconds * 1000 },
     });
-    cached = { key, client: settings.ownershipTags ? client : keepTagsInProcess(client) };
+    client = settings.ownershipTags ? created : keepTagsInProcess(created);
+    clients.set(key, client);
   }
-  return cached.client;
+  return client;
+}
+
+/**
+ * The endpoint an account reaches (its own, else the stack's, else ENS's public one), normalized; no credential is
+ * needed or checked. Two accounts with different ones are different ENS: a change is a replacement.
+ */
+export function endpointOf(account: { endpoint?: unknown } | undefined, env: NodeJS.ProcessEnv = process.env, config: ConfigSource = stackConfig): string {
+  const own = account && typeof account === "object" && typeof account.endpoint === "string" ? account.endpoint : undefined;
+  const raw = own || config.get("ens:endpoint") || env.ENS_ENDPOINT || DEFAULT_ENDPOINT;
+  try {
+    return parseEndpoint(raw).url;
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * Tells apart credentials with the same key ID and different secrets (one of them wrong: it must not sign for the
+ * other), without keeping a secret in the key: a digest, in this process's memory only.
+ */
+function secretsDigest(settings: Settings): string {
+  return createHash("sha256").update(JSON.stringify(settings.credentials ?? null)).digest("base64").slice(0, 16);
 }
 
 function boolSetting(raw: string | undefined, fallback: boolean, name: string): boolean {

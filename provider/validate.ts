@@ -1,4 +1,5 @@
 /** `check`: validate and normalize inputs before anything changes. Pure; every failure names the field and the fix. */
+import { AccountInput, checkAccount } from "./account";
 
 export const INSTANCE_ID = /^i-[A-Za-z0-9]{2,64}$/;
 export const KEY_PAIR_ID = /^ssh-[A-Za-z0-9]{1,64}$/;
@@ -10,7 +11,7 @@ export const DEFAULTS = { stopInstances: false, maxStoppedInstances: 30, forceSt
  * Every input a KeyPairAttachment takes. Anything else (except engine fields starting with `__`) is refused by
  * checkInputs, naming the nearest of these: add a new input here, and check its value in checkInputs.
  */
-export const INPUT_FIELDS: string[] = ["keyPairId", "keyPairName", "instanceIds", "stopInstances", "maxStoppedInstances", "forceStop", "stopTimeoutSeconds", "takeOwnership", "maxStoppedPerRegion"];
+export const INPUT_FIELDS: string[] = ["keyPairId", "keyPairName", "instanceIds", "stopInstances", "maxStoppedInstances", "forceStop", "stopTimeoutSeconds", "takeOwnership", "maxStoppedPerRegion", "account"];
 /** Outputs of the resource: given as inputs they are refused with a hint of their own. */
 const OUTPUT_ONLY_FIELDS = ["attachedInstanceIds", "yieldedInstanceIds"];
 
@@ -27,6 +28,8 @@ export interface AttachmentInputs {
   takeOwnership?: boolean;
   /** Most instances of one EnsRegionId stopped at once. No default stored (unset = no limit per region). */
   maxStoppedPerRegion?: number;
+  /** The ENS account (endpoint, credentials; pulumi-alicloud's names): each field falls back to the stack settings. */
+  account?: AccountInput;
 }
 
 export interface CheckFailure {
@@ -86,6 +89,9 @@ export function checkInputs(news: Record<string, any>): { inputs: Record<string,
   checkInt(news, out, "maxStoppedInstances", 1, MAX_INSTANCES, "how many instances may be stopped at once", fail);
   checkInt(news, out, "stopTimeoutSeconds", 1, 3600, "seconds to wait for Stopped or Running", fail);
   checkInt(news, out, "maxStoppedPerRegion", 1, MAX_INSTANCES, "how many instances of one region may be stopped at once", fail);
+  const account = checkAccount(news.account, fail, nearestField);
+  if (account === undefined) delete out.account;
+  else out.account = account;
   return { inputs: out, failures, warnings };
 }
 

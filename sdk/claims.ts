@@ -9,7 +9,24 @@ export interface Claim {
   instanceIds: string[];
 }
 
-/** Claims of the program run per stack (a process may run several stacks through the Automation API). */
+/**
+ * The scope of claims: the stack, and the ENS account the attachment names (two accounts may both have an instance
+ * i-xxx). An attachment without `account` is in the stack's default account. The account is told apart by what the
+ * program gives (endpoint, key ID, profile, role), never by a secret; fields left to the stack settings are
+ * the default account's.
+ */
+export function claimScope(project: string, stack: string, account: { [field: string]: unknown } | undefined): string {
+  const base = `${project}/${stack}`;
+  if (!account || typeof account !== "object") return base;
+  const text = (v: unknown) => (typeof v === "string" && v ? v : undefined);
+  const endpoint = text(account.endpoint)?.replace(/\/+$/, "").replace(/^(?![a-z]+:\/\/)/i, "https://").toLowerCase();
+  const role = account.assumeRole && typeof account.assumeRole === "object" ? text((account.assumeRole as { roleArn?: unknown }).roleArn) : undefined;
+  // Not the region: ENS has one endpoint for every region, and an instance ID names the same instance in all of them.
+  const parts = [endpoint, text(account.accessKey), text(account.profile), role];
+  return parts.some((p) => p !== undefined) ? `${base}#${JSON.stringify(parts)}` : base;
+}
+
+/** Claims of the program run per stack and account (a process may run several stacks through the Automation API). */
 const registry = new Map<string, Map<string, Set<string>>>();
 
 /** What to do about a collision, said once after the collisions. */

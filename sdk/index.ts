@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CLAIM_ADVICE, claimCollisions, claimInstances } from "./claims";
+import { CLAIM_ADVICE, claimCollisions, claimInstances, claimScope } from "./claims";
 
 /**
  * Inputs of {@link KeyPairAttachment}: the key pair, by exactly one of `keyPairId` (recommended) and `keyPairName`
@@ -70,6 +70,69 @@ export interface KeyPairAttachmentCommonArgs {
    * @defaultValue `false`
    */
   takeOwnership?: pulumi.Input<boolean>;
+  /**
+   * The ENS account this attachment's instances and key pair live in, with pulumi-alicloud's provider names, so that
+   * one program can span accounts. Each field left out falls back to the stack settings (`ens:endpoint` /
+   * `ENS_ENDPOINT`, `alicloud:accessKey`, ...). `secretKey` and `securityToken` are stored as Pulumi secrets (and the
+   * whole `account` output is secret), so the state never holds them in plain text; delete reads them from there.
+   * Changing `endpoint` replaces the resource (another ENS, another account's instances); any other change is an
+   * update that stores the new credentials, with no binding call.
+   * @defaultValue the stack's account
+   */
+  account?: pulumi.Input<AccountArgs>;
+}
+
+/** An ENS account, as pulumi-alicloud's `alicloud.Provider` takes it. */
+export interface AccountArgs {
+  /** ENS endpoint URL; default `ens:endpoint` / `ENS_ENDPOINT`, else `https://ens.aliyuncs.com`. Changing it replaces the resource. */
+  endpoint?: pulumi.Input<string>;
+  /** Region ID (`cn-hangzhou`): picks the STS endpoint for `assumeRole` (`sts.<region>.aliyuncs.com`). ENS itself has one endpoint for every region. */
+  region?: pulumi.Input<string>;
+  /** AccessKey ID; with `secretKey`. Default: the stack's credentials. */
+  accessKey?: pulumi.Input<string>;
+  /** AccessKey secret (stored as a Pulumi secret): `config.requireSecret("secretKey")`. */
+  secretKey?: pulumi.Input<string>;
+  /** STS token that goes with a temporary `accessKey` / `secretKey` (stored as a Pulumi secret). */
+  securityToken?: pulumi.Input<string>;
+  /** A profile of the `aliyun` CLI (`~/.aliyun/config.json`) or of `~/.alibabacloud/credentials`; not with `accessKey`. */
+  profile?: pulumi.Input<string>;
+  /** A RAM role to assume with STS AssumeRole, signed with this account's key or profile, else the stack's credentials. */
+  assumeRole?: pulumi.Input<AccountAssumeRoleArgs>;
+}
+
+/** pulumi-alicloud's `assumeRole` block. */
+export interface AccountAssumeRoleArgs {
+  roleArn: pulumi.Input<string>;
+  /** RoleSessionName; default `pulumi-ens-keypair-<time>`. */
+  sessionName?: pulumi.Input<string>;
+  /** A policy (JSON text) narrowing the role's permissions. */
+  policy?: pulumi.Input<string>;
+  /** Seconds, 900-43200. @defaultValue `3600` */
+  sessionExpiration?: pulumi.Input<number>;
+  externalId?: pulumi.Input<string>;
+}
+
+const SECRET_FIELDS = ["secretKey", "securityToken"] as const;
+
+/** `account` with its secret fields as Pulumi secrets (an account given as one Output becomes one secret). */
+function secretAccount(account: pulumi.Input<AccountArgs> | undefined): pulumi.Input<AccountArgs> | undefined {
+  if (account === undefined || account === null) return account;
+  if (pulumi.Output.isInstance(account) || typeof (account as { then?: unknown }).then === "function") return pulumi.secret(account);
+  const out: Record<string, unknown> = { ...(account as AccountArgs) };
+  for (const k of SECRET_FIELDS) if (out[k] !== undefined && out[k] !== null) out[k] = pulumi.secret(out[k] as pulumi.Input<string>);
+  return out as AccountArgs;
+}
+
+/** The fields that tell accounts apart (no secret), when the program gave them as plain values; else undefined. */
+function plainIdentity(account: unknown): { known: boolean; identity?: Record<string, unknown> } {
+  if (account === undefined || account === null) return { known: true };
+  if (typeof account !== "object" || pulumi.Output.isInstance(account) || typeof (account as { then?: unknown }).then === "function") return { known: false };
+  const a = account as Record<string, unknown>;
+  const role = a.assumeRole as Record<string, unknown> | undefined;
+  const identity = { endpoint: a.endpoint, accessKey: a.accessKey, profile: a.profile, assumeRole: role && typeof role === "object" && !pulumi.Output.isInstance(role) ? { roleArn: role.roleArn } : role };
+  const plain = (v: unknown) => v === undefined || v === null || typeof v === "string";
+  const known = plain(identity.endpoint) && plain(identity.accessKey) && plain(identity.profile) && (identity.assumeRole === undefined || (typeof identity.assumeRole === "object" && plain((identity.assumeRole as { roleArn?: unknown }).roleArn)));
+  return { known, identity };
 }
 
 /** The collisions of plain instance lists found in the current turn of a program, per stack, and their verdict. */
@@ -165,17 +228,21 @@ export class KeyPairAttachment extends pulumi.dynamic.Resource {
     // keyPairName prints no deprecation warning: the typings mark it (@deprecated), where the code is written. A warning
     // on every run could not be acted on by those who wire pulumi-alicloud's alicloud.ens.KeyPair, which has no ID output.
     // Two attachments of a program naming the same instance fail the program before any change (so in preview too).
-    const scope = `${pulumi.getProject()}/${pulumi.getStack()}`;
+    const stackScope = `${pulumi.getProject()}/${pulumi.getStack()}`;
+    // Claims are per ENS account: two accounts may both have an instance i-xxx (see claims.ts).
+    const account = plainIdentity(args.account);
     // Not a list (a string, null): nothing to claim; the provider's check names the field and the fix.
     const strings = (ids: unknown) => (Array.isArray(ids) ? ids.filter((i): i is string => typeof i === "string") : []);
     // A plain list is claimed at once; every attachment then waits for the verdict of the program's turn, so all the
     // collisions of a program are named in one run, and no attachment of a program that has one is registered.
-    const plain = Array.isArray(args.instanceIds) && args.instanceIds.every((i) => typeof i === "string");
+    const plain = Array.isArray(args.instanceIds) && args.instanceIds.every((i) => typeof i === "string") && account.known;
+    // An account known later is read for its identity only, never its secrets (unsecret: instanceIds stays plain).
+    const identity = account.known ? pulumi.output(account.identity) : pulumi.unsecret(pulumi.output(args.account as pulumi.Input<AccountArgs>)).apply((a) => plainIdentity(a).identity);
     const instanceIds = plain
-      ? pulumi.output(claimNow(scope, name, args.instanceIds as string[]).then(() => args.instanceIds as string[]))
-      : // A list known later is claimed when it resolves.
-        pulumi.output(args.instanceIds).apply((ids) => {
-          const clash = claimInstances(scope, name, strings(ids));
+      ? pulumi.output(claimNow(claimScope(pulumi.getProject(), pulumi.getStack(), account.identity), name, args.instanceIds as string[]).then(() => args.instanceIds as string[]))
+      : // A list (or account) known later is claimed when it resolves.
+        pulumi.all([pulumi.output(args.instanceIds), identity]).apply(([ids, id]) => {
+          const clash = claimInstances(claimScope(pulumi.getProject(), pulumi.getStack(), id), name, strings(ids));
           if (clash) throw new pulumi.RunError(clash);
           return ids;
         });
@@ -186,8 +253,9 @@ export class KeyPairAttachment extends pulumi.dynamic.Resource {
       // __attachmentName lets the provider name this resource on every line it prints (the dynamic provider gets no URN).
       // __owner names the logical resource (project, stack, name): it survives a replacement, so a key rotation's new
       // resource owns what the old one owned (the dynamic provider gets no URN). See provider/protocol/.
-      { ...args, instanceIds, keyPairId: args.keyPairId, keyPairName: args.keyPairName, attachedInstanceIds: undefined, yieldedInstanceIds: undefined, __attachmentName: name, __owner: `${scope}/${name}` },
-      opts,
+      { ...args, instanceIds, keyPairId: args.keyPairId, keyPairName: args.keyPairName, account: secretAccount(args.account), attachedInstanceIds: undefined, yieldedInstanceIds: undefined, __attachmentName: name, __owner: `${stackScope}/${name}` },
+      // The account output holds the credentials delete needs: secret in the state, whatever the engine version.
+      args.account === undefined ? opts : { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "account"] },
       "ens",
       "KeyPairAttachment",
     );

@@ -74,7 +74,7 @@ export function toEnsError(err: unknown, action: string, endpoint?: string): Ens
     if (requestId !== undefined && data.Code !== undefined) {
       // A service error body: {RequestId, HostId, Code, Message}.
       const code = String(data.Code);
-      const message = String(data.Message ?? stripCodePrefix(String(e.message ?? ""), code)) + credentialHint(code) + throttleHint(code, status);
+      const message = String(data.Message ?? stripCodePrefix(String(e.message ?? ""), code)) + credentialHint(code, endpoint) + throttleHint(code, status);
       return make(code, message, status, String(requestId));
     }
     if (status === TOO_MANY_REQUESTS) return make(String(data.Code ?? data.code ?? "TooManyRequests"), throttledBy(endpoint, evidence), status);
@@ -146,7 +146,15 @@ function connectionReason(code: string, raw: string, detail: string, endpoint: s
   return undefined;
 }
 
+/** Endpoints some resource's `account.endpoint` names (see settings.ts): messages say where they came from. */
+const ACCOUNT_ENDPOINTS = new Set<string>();
+
+export function registerAccountEndpoint(endpoint: string): void {
+  ACCOUNT_ENDPOINTS.add(endpoint.replace(/\/+$/, ""));
+}
+
 function endpointSource(endpoint: string): string {
+  if (ACCOUNT_ENDPOINTS.has(endpoint.replace(/\/+$/, ""))) return "from the resource's account.endpoint";
   return endpoint.replace(/\/+$/, "") === DEFAULT_ENS_ENDPOINT ? "the default endpoint; ens:endpoint / ENS_ENDPOINT set another" : "from ens:endpoint / ENS_ENDPOINT";
 }
 
@@ -352,9 +360,10 @@ function header(stream: any, name: string): string | undefined {
 installResponseEvidence();
 
 /** ENS refused the access key: say which settings hold it (never their values). */
-function credentialHint(code: string): string {
+function credentialHint(code: string, endpoint?: string): string {
   if (!/^(SignatureDoesNotMatch|IncompleteSignature|InvalidAccessKeyId|InvalidSecurityToken|SignatureNonceUsed)/.test(code)) return "";
-  return " ENS refused the access key: set a valid pair in ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (or ALICLOUD_ACCESS_KEY / ALICLOUD_SECRET_KEY), or in stack config alicloud:accessKey and alicloud:secretKey.";
+  // The endpoint tells which account refused, when a program spans several (the resource's account input).
+  return ` ENS${endpoint ? ` at ${endpoint}` : ""} refused the access key: set a valid pair in the resource's account (account.accessKey, account.secretKey) when it has one, else in ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (or ALICLOUD_ACCESS_KEY / ALICLOUD_SECRET_KEY), or in stack config alicloud:accessKey and alicloud:secretKey.`;
 }
 
 function netCodeFromMessage(message: string): string | undefined {

@@ -1,3 +1,4 @@
+import { currentAccountKey } from "../settings";
 import { LeaseBounds } from "./tags";
 
 /**
@@ -12,12 +13,16 @@ export interface Down {
   readonly byInstance: ReadonlyMap<string, string>;
 }
 
-const windows = new Map<symbol, { down: () => Iterable<[string, string]>; bounds: LeaseBounds }>();
+/** Windows per ENS account (settings.ts currentAccountKey): another account's instances (same IDs maybe) are not ours. */
+const windows = new Map<symbol, { down: () => Iterable<[string, string]>; bounds: LeaseBounds; account: string }>();
 
-/** Registers a window's instances that are down now (a function, read at each decision); returns the unregister. */
+/**
+ * Registers a window's instances that are down now (a function, read at each decision) under the account of the
+ * running operation; returns the unregister.
+ */
 export function registerWindow(down: () => Iterable<[string, string]>, bounds: LeaseBounds): { self: symbol; done: () => void } {
   const self = Symbol("window");
-  windows.set(self, { down, bounds });
+  windows.set(self, { down, bounds, account: currentAccountKey() });
   return { self, done: () => windows.delete(self) };
 }
 
@@ -27,7 +32,7 @@ export function registerWindow(down: () => Iterable<[string, string]>, bounds: L
  */
 export function effectiveBounds(own: LeaseBounds, self: symbol, foreign: readonly LeaseBounds[]): LeaseBounds {
   const all = [own, ...foreign];
-  for (const [key, w] of windows) if (key !== self && [...w.down()].length) all.push(w.bounds);
+  for (const [key, w] of windows) if (key !== self && sameAccount(w, self) && [...w.down()].length) all.push(w.bounds);
   return tightest(all);
 }
 
@@ -43,7 +48,7 @@ export function tightest(all: readonly LeaseBounds[]): LeaseBounds {
  */
 export function downElsewhere(self: symbol, leased: ReadonlyMap<string, string>, mine: ReadonlySet<string>): Map<string, string> {
   const out = new Map<string, string>();
-  for (const [key, w] of windows) if (key !== self) for (const [id, region] of w.down()) out.set(id, region);
+  for (const [key, w] of windows) if (key !== self && sameAccount(w, self)) for (const [id, region] of w.down()) out.set(id, region);
   for (const [id, region] of leased) if (!mine.has(id)) out.set(id, region);
   return out;
 }
@@ -53,4 +58,9 @@ export function concurrencyLine(maxStopped: number, perRegion: number | undefine
   if (perRegion === undefined || regions === 0) return `at most ${maxStopped} at once`;
   const byRegions = perRegion * regions;
   return byRegions <= maxStopped ? `at most ${byRegions} at once: ${perRegion} per region x ${regions} region(s)` : `at most ${maxStopped} at once, ${perRegion} per region`;
+}
+
+function sameAccount(w: { account: string }, self: symbol): boolean {
+  const mine = windows.get(self);
+  return !mine || mine.account === w.account;
 }

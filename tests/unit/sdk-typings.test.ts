@@ -87,10 +87,11 @@ describe("the type of KeyPairAttachment's inputs", () => {
       const tag = p.getJsDocTags(checker).find((t) => t.name === "defaultValue");
       defaults[name] = tag && ts.displayPartsToString(tag.text).trim();
     }
-    expect(Object.keys(defaults).sort()).toEqual(["forceStop", "maxStoppedInstances", "maxStoppedPerRegion", "stopInstances", "stopTimeoutSeconds", "takeOwnership"]);
+    expect(Object.keys(defaults).sort()).toEqual(["account", "forceStop", "maxStoppedInstances", "maxStoppedPerRegion", "stopInstances", "stopTimeoutSeconds", "takeOwnership"]);
     for (const [name, value] of Object.entries(DEFAULTS)) expect([name, defaults[name]]).toEqual([name, `\`${JSON.stringify(value)}\``]);
     expect(defaults.takeOwnership).toBe("`false`");
     expect(defaults.maxStoppedPerRegion).toMatch(/no limit/);
+    expect(defaults.account).toMatch(/the stack's account/);
   });
 });
 

@@ -6,7 +6,7 @@ const reasons = (news: Record<string, unknown>) => checkInputs(news).failures;
 
 describe("unknown input fields", () => {
   it("lists the known inputs in one exported constant", () => {
-    expect([...INPUT_FIELDS].sort()).toEqual(["forceStop", "instanceIds", "keyPairId", "keyPairName", "maxStoppedInstances", "maxStoppedPerRegion", "stopInstances", "stopTimeoutSeconds", "takeOwnership"]);
+    expect([...INPUT_FIELDS].sort()).toEqual(["forceStop", "instanceIds", "keyPairId", "keyPairName", "maxStoppedInstances", "maxStoppedPerRegion", "stopInstances", "stopTimeoutSeconds", "takeOwnership", "account"].sort());
   });
 
   it("accepts every known input, __provider and any __ field", () => {
@@ -49,7 +49,7 @@ describe("unknown input fields", () => {
   it("with no near name, lists the inputs there are", () => {
     const [f] = reasons({ ...valid, region: "cn-hangzhou" });
     expect(f.property).toBe("region");
-    expect(f.reason).toBe('unknown input "region": KeyPairAttachment takes keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, takeOwnership, maxStoppedPerRegion');
+    expect(f.reason).toBe('unknown input "region": KeyPairAttachment takes keyPairId, keyPairName, instanceIds, stopInstances, maxStoppedInstances, forceStop, stopTimeoutSeconds, takeOwnership, maxStoppedPerRegion, account');
   });
 
   it("an output given as an input says so", () => {
