@@ -162,7 +162,10 @@ async function observeAndPlan(client: EnsClient, key: BindingKey, inputs: Attach
     const truth = before.attached.filter((i) => live.get(i)?.keyPairName === key.name && !owners.others.has(i));
     const lostBindings = before.attached.filter((i) => !truth.includes(i) && !plan.yielded.some((y) => y.instanceId === i));
     if (lostBindings.length) problems.push(`${lostBindings.length} instance(s) the state lists as bound do not carry ${key.name} any more: dropped from this resource's state: ${list(lostBindings, 5)}`);
-    throw new Refusal(`${problems.join("\n")}\nNothing was changed.`, plan.yielded.map((y) => y.instanceId), truth);
+    // What recoverLeases did first is the only change: said, so that "nothing" stays true.
+    const restarted = leases.ownDead.length + leases.expired.length;
+    const changed = restarted ? `No binding was changed; only the ${restarted} instance(s) interrupted runs had left stopped were started again.` : "Nothing was changed.";
+    throw new Refusal(`${problems.join("\n")}\n${changed}`, plan.yielded.map((y) => y.instanceId), truth);
   }
   const ownRotation = plan.replacesKey.filter((r) => tags.get(r.instanceId)?.owner && isMine(tags.get(r.instanceId)!.owner, me));
   const foreignKeys = plan.replacesKey.filter((r) => !ownRotation.includes(r));

@@ -4,13 +4,15 @@
  * and no instance the provider stopped may stay stopped.
  */
 import { ChildProcess } from "node:child_process";
-import { boundTo, ids, JournalCursor, marked, MUTATING_ACTIONS, notRunning, waitUntil } from "../helpers/rel-emu";
+import { OWNER_TAG, parseOwnerTag } from "../../provider/protocol";
+import { programFolder } from "../helpers/installed-package";
+import { boundTo, ids, JournalCursor, keyPairIdOf, marked, MUTATING_ACTIONS, notRunning, waitUntil } from "../helpers/rel-emu";
 import { alive, commandOf, killAll, processTree } from "../helpers/rel-process";
 import { scanArtifact, summarizeScans } from "../helpers/rel-secrets";
-import { relStack, RelE2E } from "../helpers/rel-stack";
+import { E2E_PROGRAM, relStack, RelE2E, RelStack } from "../helpers/rel-stack";
 import { summarize } from "../helpers/rel-summary";
 
-jest.setTimeout(300_000);
+jest.setTimeout(420_000);
 
 const ALL = ids(1, 160);
 const BEFORE = ids(1, 30);
@@ -125,5 +127,63 @@ it("SIGKILL of the pulumi process group (what CI runners and the brief do): reco
   } finally {
     killAll(c.tree);
     await c.t.close();
+  }
+});
+
+it("SIGKILL mid-way, then another stack takes over part of the set with another key, then the crashed stack: its recovery runs though the up is refused naming the owner, none left Stopped, one owner per instance, both states true, later runs change nothing", async () => {
+  const c = await crashMidStopFirstUpdate("whole tree");
+  const { t } = c;
+  try {
+    expect(c.stoppedAtKill.length).toBeGreaterThan(0);
+    // Another team's stack (a backend, a stack name and a key pair of its own) takes 91-130 over while A's leases live.
+    t.emu.world.addKeyPair({ keyPairName: "rel-key-b" });
+    const TAKEN = ids(91, 40);
+    for (const i of TAKEN) if (!AFTER.includes(i)) t.emu.world.setInstanceStatus(i, "Running");
+    const b = new RelStack(programFolder(E2E_PROGRAM), t.stack.env);
+    await b.init("other");
+    b.writeConfig({ keyPairId: keyPairIdOf(t.emu, "rel-key-b"), instanceIds: TAKEN, stopInstances: true, maxStoppedInstances: 10, takeOwnership: true }, "other");
+    const first = await b.run(["up", "--yes", "--skip-preview"], { allowFailure: true });
+    // Instances under the killed run's live leases are left alone and named.
+    if (first.code !== 0) expect(first.stdout + first.stderr).toMatch(/HeldByAnotherRun|held by a run of/);
+
+    // The crashed stack: its program still asks for 91-120, which another resource owns now.
+    await t.stack.run(["cancel", "--yes"]);
+    await t.stack.run(["refresh", "--yes", "--skip-preview"]);
+    const refused = await t.stack.run(["up", "--yes", "--skip-preview"], { allowFailure: true });
+    const said = refused.stdout + refused.stderr;
+    expect(refused.code).not.toBe(0);
+    expect(said).toMatch(/instance\(s\) are bound and owned by another resource: i-emu00000091 \(owner [^)]*\/other\/fleet\)/);
+    // ... and yet what its killed run left stopped runs again, and the refusal says that this is all it changed.
+    expect(notRunning(t.emu, AFTER)).toEqual([]);
+    expect(marked(t.emu).filter((i) => AFTER.includes(i) && !TAKEN.includes(i))).toEqual([]);
+    expect(said).toMatch(/No binding was changed; only the \d+ instance\(s\) interrupted runs had left stopped were started again\./);
+    // The user leaves them to the other stack; B's next run takes whatever A's leases held.
+    t.stack.writeConfig({ keyPairId: t.keyPairId, instanceIds: ids(1, 90), stopInstances: true, maxStoppedInstances: 20 });
+    await t.stack.run(["up", "--yes", "--skip-preview"]);
+    await b.run(["up", "--yes", "--skip-preview"]);
+
+    const scope = [...new Set([...AFTER, ...TAKEN])];
+    const world = t.emu.state().instances.filter((i) => scope.includes(i.instanceId));
+    const ownerOf = (i: (typeof world)[number]) => (i.tags[OWNER_TAG] ? parseOwnerTag(i.tags[OWNER_TAG]).owner : undefined);
+    const [stateA, stateB] = [(await t.stack.exportResources()).resources, (await b.exportResources("other")).resources];
+    summarize("crash", { kill: "whole tree, then another stack takes over", stoppedAtKill: c.stoppedAtKill.length, leftStopped: notRunning(t.emu, scope).length, bFirstExit: first.code });
+    expect(notRunning(t.emu, scope)).toEqual([]);
+    expect(marked(t.emu)).toEqual([]);
+    expect(boundTo(t.emu, "rel-key-b")).toEqual(TAKEN);
+    expect(world.filter((i) => TAKEN.includes(i.instanceId)).every((i) => ownerOf(i)?.endsWith("/other/fleet"))).toBe(true);
+    expect(boundTo(t.emu, "rel-key")).toEqual(ids(1, 90));
+    expect(world.filter((i) => i.keyPairName === "rel-key").every((i) => ownerOf(i)?.endsWith("/e2e/fleet"))).toBe(true);
+    expect(stateA[0].outputs.attachedInstanceIds).toEqual(ids(1, 90));
+    expect(stateB[0].outputs.attachedInstanceIds).toEqual(TAKEN);
+    // Later runs of both make no binding or power call.
+    const cursor = new JournalCursor(t.emu);
+    await t.stack.run(["up", "--yes", "--skip-preview"]);
+    await b.run(["up", "--yes", "--skip-preview"]);
+    expect(cursor.entries().filter((j) => /^(Attach|Detach)KeyPair$|^St(op|art)Instances?$/.test(j.action)).map((j) => j.action)).toEqual([]);
+    await t.stack.run(["preview", "--expect-no-changes"]);
+    await b.run(["preview", "--expect-no-changes"]);
+  } finally {
+    killAll(c.tree);
+    await t.close();
   }
 });

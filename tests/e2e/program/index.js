@@ -11,6 +11,7 @@ const attachment = new KeyPairAttachment(
     instanceIds: config.requireObject("instanceIds"),
     stopInstances: config.getBoolean("stopInstances"),
     maxStoppedInstances: config.getNumber("maxStoppedInstances"),
+    takeOwnership: config.getBoolean("takeOwnership"),
   },
   importId ? { import: importId } : {},
 );
