@@ -6,7 +6,7 @@ import { BindingKey } from "./execute";
 import { findOwnClaims, identityOf, isMine, keyNames, OWNER_TAG, readTags, sortOwners, untagIf } from "./protocol";
 import { list, Reporter, reporterFor } from "./report";
 import { ConfigSource, endpointOf, getClient, useStackConfig, withAccount } from "./settings";
-import { accountUnknown, checkAccount } from "./account";
+import { AccountInput, accountUnknown, checkAccount } from "./account";
 import { AttachmentInputs, checkInputs, DEFAULTS } from "./validate";
 
 /**
@@ -81,9 +81,14 @@ export async function diff(id: string, olds: Props, news: Props) {
   const before = olds.account;
   const after = news.account;
   const endpointUnknown = accountUnknown(after) && (typeof after !== "object" || accountUnknown({ endpoint: after.endpoint }));
-  if (endpointUnknown || endpointOf(before) !== endpointOf(after)) {
-    if (!endpointUnknown) reporterFor(news).log(`account: endpoint ${endpointOf(before)} -> ${endpointOf(after)}: another ENS, so the resource is replaced (bound there first, then unbound here)`);
-    return { changes: true, replaces: ["account"], deleteBeforeReplace: false };
+  const moved = endpointUnknown || endpointOf(before) !== endpointOf(after);
+  if (moved && !endpointUnknown && (await sameEns(id, olds, after))) {
+    reporterFor(news).log(`account: endpoint ${endpointOf(before)} -> ${endpointOf(after)} reaches the same ENS (this resource's instances carry its owner tags there): an update that stores it, no replacement`);
+  } else if (moved) {
+    // Unbound here first, then bound there: were both URLs the same ENS after all (a spelling this diff could not
+    // prove), a create first would adopt the bindings (same owner, same key) and the old delete would unbind them.
+    if (!endpointUnknown) reporterFor(news).log(`account: endpoint ${endpointOf(before)} -> ${endpointOf(after)}: another ENS, so the resource is replaced (unbound here first, then bound there)`);
+    return { changes: true, replaces: ["account"], deleteBeforeReplace: true };
   }
   const changed = canonical(before) !== canonical(after);
   let result: { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean };
@@ -99,6 +104,23 @@ export async function diff(id: string, olds: Props, news: Props) {
   }
   if (changed && !result.changes) reporterFor(news).log("account: new credentials (or region) for the same endpoint: this update stores them, with no binding call");
   return changed ? { ...result, changes: true } : result;
+}
+
+/**
+ * Whether the new endpoint reaches the ENS the resource lives in (127.0.0.1 and localhost, http and https of one
+ * host): the instances it binds, read there, carry its owner tags. Instance IDs are unique across ENS, so another ENS
+ * cannot show them. Anything unreadable is no proof.
+ */
+async function sameEns(id: string, olds: Props, account: unknown): Promise<boolean> {
+  const bound: string[] = (olds.attachedInstanceIds ?? []).slice(0, 50);
+  if (!bound.length) return false;
+  try {
+    const tags = await withAccount(account as AccountInput, () => readTags(getClient(), bound));
+    const me = identityOf(olds, id, olds.keyPairId ?? "");
+    return bound.every((i) => isMine(tags.get(i)?.owner, me));
+  } catch {
+    return false;
+  }
 }
 
 /** An account as comparable text: keys sorted, empty fields left out. */

@@ -3,7 +3,6 @@ import { createBudget, DEFAULT_BUDGET, DEFAULT_RETRY } from "./policies";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import { accountCredentials, AccountInput, noAccountCredentialsMessage } from "./account";
-import { registerAccountEndpoint } from "./ens/errors";
 import { keepTagsInProcess } from "./protocol/local-tags";
 
 /**
@@ -18,6 +17,8 @@ export interface ConfigSource {
 
 export interface Settings {
   endpoint: string;
+  /** Where the endpoint came from when not the stack settings: errors name it. */
+  endpointSource?: string;
   /** A static key, a CLI profile or a RAM role to assume (see credential-sources.ts); undefined: the default chain. */
   credentials?: AccessKey;
   maxConcurrentCalls: number;
@@ -108,7 +109,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, config: Confi
   } catch (e) {
     throw new Error(`ENS endpoint (${account?.endpoint ? "the resource's account.endpoint" : "stack config ens:endpoint or ENS_ENDPOINT"}): ${(e as Error).message}`);
   }
-  if (account?.endpoint) registerAccountEndpoint(endpoint);
 
   // Keys, a CLI profile (alicloud:profile) or a role to assume (alicloud:assumeRole): see credential-sources.ts.
   const credentials = account ? accountCredentials(account, (key) => config.get(key), env) : credentialSettings((key) => config.get(key), env);
@@ -118,6 +118,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, config: Confi
   }
   return {
     endpoint,
+    ...(account?.endpoint ? { endpointSource: "from the resource's account.endpoint" } : {}),
     credentials,
     maxConcurrentCalls: positiveInt(pick("ens:maxConcurrentCalls", "ENS_MAX_CONCURRENT_CALLS"), DEFAULT_BUDGET.maxConcurrent, "ens:maxConcurrentCalls / ENS_MAX_CONCURRENT_CALLS"),
     callsPerSecond: positiveInt(pick("ens:callsPerSecond", "ENS_CALLS_PER_SECOND"), DEFAULT_BUDGET.perSecond, "ens:callsPerSecond / ENS_CALLS_PER_SECOND"),
@@ -139,7 +140,7 @@ export function getClient(settings: Settings = readSettings()): EnsClient {
   // Which credentials, without their secrets (key IDs, profile, role and its options).
   const credentials = JSON.stringify(settings.credentials ?? null, (k, v) => (/secret|token/i.test(k) ? undefined : v));
   const wire = [settings.connectTimeoutSeconds, settings.readTimeoutSeconds, settings.retryDeadlineSeconds];
-  const key = JSON.stringify([settings.endpoint, credentials, settings.maxConcurrentCalls, settings.callsPerSecond, settings.signatureAlgorithm, wire, settings.ownershipTags, secretsDigest(settings)]);
+  const key = JSON.stringify([settings.endpoint, credentials, settings.maxConcurrentCalls, settings.callsPerSecond, settings.signatureAlgorithm, wire, settings.ownershipTags, secretsDigest(settings), settings.endpointSource]);
   let client = clients.get(key);
   if (!client) {
     const { protocol, host } = parseEndpoint(settings.endpoint);
@@ -149,6 +150,7 @@ export function getClient(settings: Settings = readSettings()): EnsClient {
     const budget = createBudget({ maxConcurrent: settings.maxConcurrentCalls, perSecond: settings.callsPerSecond });
     const created = new EnsClient({
       endpoint: settings.endpoint,
+      endpointSource: settings.endpointSource,
       credentials: settings.credentials,
       budget,
       signatureAlgorithm: settings.signatureAlgorithm,

@@ -23,6 +23,8 @@ export const DEFAULT_READ_TIMEOUT_MS = 60_000;
 export interface EnsClientOptions {
   /** Full URL such as `https://ens.aliyuncs.com` (default) or `http://127.0.0.1:8734`. */
   endpoint?: string;
+  /** Where the endpoint came from, for messages ("from the resource's account.endpoint"); default: the stack settings. */
+  endpointSource?: string;
   /** Explicit access key; without one the default chain of `@alicloud/credentials` is used. */
   credentials?: AccessKey;
   /** `v2` = the older HMAC-SHA1 query signature; default ACS3-HMAC-SHA256. */
@@ -83,6 +85,7 @@ export function isLoopbackHost(host: string): boolean {
  */
 export class EnsClient {
   readonly endpoint: string;
+  private readonly endpointSource?: string;
   readonly stats: CallStats = { calls: {}, retries: 0 };
   private readonly api: OpenApi;
   private readonly retry: RetryPolicy;
@@ -93,6 +96,7 @@ export class EnsClient {
   constructor(opts: EnsClientOptions = {}) {
     const ep = parseEndpoint(opts.endpoint ?? DEFAULT_ENDPOINT);
     this.endpoint = ep.url;
+    this.endpointSource = opts.endpointSource;
     this.timeouts = { host: ep.host, connectMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, readMs: opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS };
     this.api = new OpenApi(
       new $OpenApi.Config({
@@ -119,7 +123,7 @@ export class EnsClient {
         const res = await withWireTimeouts(this.timeouts, () => this.api.callApi(params(action), request, this.runtime));
         return (res?.body ?? {}) as Record<string, any>;
       } catch (e) {
-        throw toEnsError(e, action, this.endpoint);
+        throw toEnsError(e, action, this.endpoint, this.endpointSource);
       }
     };
     const scheduled = () => (this.budget ? this.budget.schedule(once) : once());

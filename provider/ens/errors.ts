@@ -48,7 +48,7 @@ export function noCredentialsMessage(endpoint: string): string {
  * token and access key parameters and the configured secret and token are removed (see {@link redact}).
  * `endpoint` is the client's endpoint URL, named in connection and non-ENS-answer messages.
  */
-export function toEnsError(err: unknown, action: string, endpoint?: string): EnsError {
+export function toEnsError(err: unknown, action: string, endpoint?: string, source?: string): EnsError {
   if (err instanceof EnsError) return err;
   const e = (err ?? {}) as Record<string, any>;
   const data = (e.data ?? {}) as Record<string, any>;
@@ -93,18 +93,18 @@ export function toEnsError(err: unknown, action: string, endpoint?: string): Ens
 
   const raw = String(e.message ?? err);
   const netCode = String(e.code ?? e.cause?.code ?? netCodeFromMessage(raw) ?? "ClientError");
-  return make(netCode, describeFailure(netCode, raw, endpoint, numberOrUndefined(e.timeoutMs)));
+  return make(netCode, describeFailure(netCode, raw, endpoint, numberOrUndefined(e.timeoutMs), source));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Connection failures: "cannot reach ENS at <endpoint> (<where it came from>): <what happened, and the fix>"; a read
 // time-out is no failure to reach: "waited for ENS at <endpoint> (...): connected, but no answer within 60 s (...)".
 
-function describeFailure(code: string, raw: string, endpoint: string | undefined, timeoutMs?: number): string {
+function describeFailure(code: string, raw: string, endpoint: string | undefined, timeoutMs?: number, source?: string): string {
   const detail = cleanTransportMessage(raw);
   const reason = connectionReason(code, raw, detail, endpoint, timeoutMs);
   if (reason === undefined && !/^(E[A-Z_]+|UND_ERR\w*|\w*Timeout)$/.test(code)) return detail; // not a network failure
-  const where = endpoint ? ` at ${endpoint} (${endpointSource(endpoint)})` : "";
+  const where = endpoint ? ` at ${endpoint} (${source ?? endpointSource(endpoint)})` : "";
   return `${isReadTimeout(code) ? "waited for" : "cannot reach"} ENS${where}: ${reason ?? detail}`;
 }
 
@@ -146,15 +146,7 @@ function connectionReason(code: string, raw: string, detail: string, endpoint: s
   return undefined;
 }
 
-/** Endpoints some resource's `account.endpoint` names (see settings.ts): messages say where they came from. */
-const ACCOUNT_ENDPOINTS = new Set<string>();
-
-export function registerAccountEndpoint(endpoint: string): void {
-  ACCOUNT_ENDPOINTS.add(endpoint.replace(/\/+$/, ""));
-}
-
 function endpointSource(endpoint: string): string {
-  if (ACCOUNT_ENDPOINTS.has(endpoint.replace(/\/+$/, ""))) return "from the resource's account.endpoint";
   return endpoint.replace(/\/+$/, "") === DEFAULT_ENS_ENDPOINT ? "the default endpoint; ens:endpoint / ENS_ENDPOINT set another" : "from ens:endpoint / ENS_ENDPOINT";
 }
 
