@@ -36,6 +36,8 @@ export async function check(olds: Props, news: Props) {
 const checkedHere = new Set<string>();
 const resourceKey = (props: Props) => String(props.__owner ?? props.__attachmentName ?? "");
 export const wasChecked = (props: Props): boolean => checkedHere.has(resourceKey(props));
+/** For a check that validates only (an account not known yet in preview). */
+export const noteChecked = (props: Props): void => void checkedHere.add(resourceKey(props));
 
 /**
  * Live checks. Only what changed is looked up (a new key reference, instances not in the previous inputs): an

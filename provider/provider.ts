@@ -28,7 +28,7 @@ const PROVIDER_KEY = "__provider";
 
 export { setLogger } from "./report";
 import { check as checkResource } from "./check";
-import { sayTagsOff } from "./check";
+import { noteChecked, sayTagsOff } from "./check";
 import { diff as diffResource } from "./diff";
 
 export async function configure(req: { config: ConfigSource }): Promise<void> {
@@ -58,6 +58,7 @@ export function deleteResource(id: string, props: Props): Promise<void> {
 export async function check(olds: Props, news: Props) {
   let result: { inputs: Props; failures: Array<{ property: string; reason: string }> };
   if (accountUnknown(news.account)) {
+    noteChecked(news);
     const { inputs, failures, warnings } = checkInputs(news);
     for (const w of warnings) reporterFor(news).warn(w);
     result = { inputs, failures: failures.map((f) => (f.property === "instanceIds" ? { property: "", reason: `instanceIds: ${f.reason}` } : f)) };
