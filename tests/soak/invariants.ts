@@ -4,7 +4,19 @@
  */
 import type { InstanceView, JournalEntry } from "../../emulator";
 import { LEASE_TAG, OWNER_TAG, parseLease, parseOwnerTag } from "../../provider/protocol/tags";
-import type { Run, SoakSystem } from "./system";
+import type { Run } from "./system";
+
+/**
+ * What the invariants read of the system under test: the in-process SoakSystem (system.ts), or the soak through the
+ * real CLI (cli-system.ts). Stacks give their secrets (and the wire's signatures) and their state, for invariant 6.
+ */
+export interface InvariantSystem {
+  emu: { state(): { instances: InstanceView[] } };
+  keyName(keyPairId: string): string | undefined;
+  /** Resource ID to logical owner (legacy owner tags hold resource IDs). */
+  idToOwner: Map<string, string>;
+  stacks: { name: string; secret: string; token: string; proxy: { seenSecrets: Set<string> }; deadProxies: { seenSecrets: Set<string> }[]; state: Map<string, unknown> }[];
+}
 
 export interface Violation {
   invariant: string;
@@ -13,7 +25,7 @@ export interface Violation {
 
 export type Snapshot = Map<string, InstanceView>;
 
-export const snapshot = (sys: SoakSystem): Snapshot => new Map(sys.emu.state().instances.map((i) => [i.instanceId, i]));
+export const snapshot = (sys: InvariantSystem): Snapshot => new Map(sys.emu.state().instances.map((i) => [i.instanceId, i]));
 
 const LEGACY_ID = /^ssh-[A-Za-z0-9]+:att-[0-9a-f]{8}$/;
 const BINDING = new Set(["AttachKeyPair", "DetachKeyPair"]);
@@ -48,7 +60,7 @@ export interface CommandFacts {
   logs: string[];
 }
 
-export function checkCommand(sys: SoakSystem, t: Tracker, f: CommandFacts): Violation[] {
+export function checkCommand(sys: InvariantSystem, t: Tracker, f: CommandFacts): Violation[] {
   const v: Violation[] = [];
   const add = (invariant: string, message: string) => {
     if (!t.skip.has(invariant) && !t.skip.has(invariant.replace(/[a-z]$/, ""))) v.push({ invariant, message });
@@ -303,18 +315,18 @@ export function listed(params: Record<string, string>): string[] {
     .map(([, v]) => v);
 }
 
-function normalOwner(sys: SoakSystem, value: string): { keyPairId?: string; owner: string } {
+function normalOwner(sys: InvariantSystem, value: string): { keyPairId?: string; owner: string } {
   const c = parseOwnerTag(value);
   if (LEGACY_ID.test(c.owner)) return { keyPairId: c.keyPairId, owner: sys.idToOwner.get(c.owner) ?? `?${c.owner}` };
   return c;
 }
 
-export function describeRun(sys: SoakSystem, r: Run): string {
+export function describeRun(sys: InvariantSystem, r: Run): string {
   const key = sys.keyName(r.keyPairId) ?? r.keyPairId;
   return `#${r.seq} ${r.op}${r.crashed ? " (crashed)" : ""}${r.repeat ? " (repeat)" : ""} of ${r.owner} [${key}${r.takeOwnership ? ", takeOwnership" : ""}${r.stops ? `, stop max ${r.maxStopped}${r.perRegion !== undefined ? `/${r.perRegion} per region` : ""}` : ""}]${r.ok ? "" : r.partial ? " partial failure" : " failed"}`;
 }
 
-function describeInstance(sys: SoakSystem, v: InstanceView | undefined): string {
+function describeInstance(sys: InvariantSystem, v: InstanceView | undefined): string {
   if (!v) return "gone";
   const tag = v.tags[OWNER_TAG];
   return `${v.status}, key ${v.keyPairName ?? "none"}, owner ${tag ? `${tag}${LEGACY_ID.test(parseOwnerTag(tag).owner) ? ` (= ${sys.idToOwner.get(parseOwnerTag(tag).owner) ?? "unknown resource"})` : ""}` : "none"}`;
