@@ -128,7 +128,8 @@ async function ownedElsewhere(client: EnsClient, ids: string[], seen: Map<string
   const unseen = ids.filter((id) => !seen.has(id));
   const live = unseen.length ? new Map([...seen, ...(await client.describeInstancesById(unseen))]) : seen;
   const me = identityOf(inputs, undefined, "");
-  const owners = await sortOwners(await readTags(client, ids), (id) => live.get(id)?.KeyPairName || undefined, me, keyNames(client));
+  const tags = await readTags(client, ids);
+  const owners = await sortOwners(tags, (id) => live.get(id)?.KeyPairName || undefined, me, keyNames(client));
   const owned = [...owners.others];
   if (!owned.length) return [];
   const named = `${owned.slice(0, 5).map(([i, o]) => `${i} (owner ${o})`).join(", ")}${owned.length > 5 ? ", ..." : ""}`;
@@ -136,5 +137,15 @@ async function ownedElsewhere(client: EnsClient, ids: string[], seen: Map<string
     out.warn(`takeOwnership: this create takes over ${owned.length} instance(s) owned by another resource: ${named}`);
     return [];
   }
-  return [{ property: "instanceIds", reason: `${owned.length} instance(s) are bound and owned by another resource: ${named}; ENS holds one key pair per instance: remove them, or set takeOwnership: true to take them over` }];
+  // The owner's own lease, expired, beside its claim: its run died there and nothing has run it since (F9: a destroy
+  // after a killed create never reaches the provider, so the owner may be in no state at all).
+  const now = Date.now();
+  const orphaned = owned.filter(([i, o]) => {
+    const l = tags.get(i)?.lease;
+    return l !== undefined && l.expiresAtMs !== undefined && l.expiresAtMs < now && (o.startsWith(l.owner) || l.owner.startsWith(o));
+  });
+  const hint = orphaned.length
+    ? `. The run of the owner that bound ${orphaned.length === owned.length ? "them" : list(orphaned.map(([i]) => i), 5)} was interrupted and nothing has run since (its stop lease expired): if that resource no longer exists (a pulumi destroy after a killed pulumi up never reaches the provider), takeOwnership: true takes them over`
+    : "";
+  return [{ property: "instanceIds", reason: `${owned.length} instance(s) are bound and owned by another resource: ${named}; ENS holds one key pair per instance: remove them, or set takeOwnership: true to take them over${hint}` }];
 }

@@ -1,5 +1,5 @@
 import { EnsClient } from "../../provider/ens";
-import { LEASE_TAG, leaseValue, OWNER_TAG, parseOwnerTag } from "../../provider/protocol";
+import { LEASE_TAG, leaseValue, OWNER_TAG, ownerTagValue, parseOwnerTag } from "../../provider/protocol";
 import { checked, instanceIds, keyOf, providerOnEmulator, ProviderEnv } from "../helpers/provider-env";
 import { startWireProxy } from "../helpers/wire-proxy";
 
@@ -223,6 +223,25 @@ describe("rule 4: a refused check", () => {
       expect(world(left).map((i) => i.status)).toEqual(["Stopped", "Stopped"]);
     } finally {
       await client.untagResources(left, [LEASE_TAG]);
+    }
+  });
+});
+
+describe("F9: an owner whose run died and nothing ran since", () => {
+  it("a create refused for instances another resource owns says when that owner's run died there (its lease expired beside its claim): takeOwnership takes them if it is gone", async () => {
+    const ids = instanceIds(241, 2);
+    for (const id of ids) env.emu.world.setInstanceKey(id, "key-a");
+    await client.tagResources(ids, [
+      { Key: OWNER_TAG, Value: ownerTagValue(keyA.keyPairId, "p/gone/web", Date.now() - 1000) },
+      { Key: LEASE_TAG, Value: leaseValue("0000dead", "p/gone/web", Date.now() - 1000) },
+    ]);
+    try {
+      const res = await env.provider.check({}, { __provider: "P", __owner: "p/new/web", keyPairId: keyB.keyPairId, instanceIds: ids, stopInstances: true });
+      expect(res.failures.map((f) => f.reason)).toEqual([
+        expect.stringMatching(/^instanceIds: 2 instance\(s\) are bound and owned by another resource: .*\. The run of the owner that bound them was interrupted and nothing has run since \(its stop lease expired\): if that resource no longer exists \(a pulumi destroy after a killed pulumi up never reaches the provider\), takeOwnership: true takes them over$/),
+      ]);
+    } finally {
+      await client.untagResources(ids, [OWNER_TAG, LEASE_TAG]);
     }
   });
 });
