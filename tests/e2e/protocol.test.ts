@@ -54,17 +54,27 @@ describe("through the CLI", () => {
     await other.config({ keyPairId: b, instanceIds: setB, stopInstances: true, maxStoppedInstances: 5 });
     const [ra, rb] = await Promise.all([t.stack.run(["up", "--yes"], { allowFailure: true }), other.run(["up", "--yes"], { allowFailure: true })]);
     const world = new Map(t.emu.state().instances.map((i) => [i.instanceId, i]));
-    for (const [stack, res, key, ids] of [[t.stack, ra, "e2e-key", setA], [other, rb, "e2e-key-b", setB]] as const) {
+    const created: boolean[] = [];
+    for (const [stack, res, key, ids, name] of [[t.stack, ra, "e2e-key", setA, "e2e"], [other, rb, "e2e-key-b", setB, "other"]] as const) {
       const { resource } = await stack.exportState();
-      const owner = resource.inputs.__owner;
-      const truth = ids.filter((id) => world.get(id)!.keyPairName === key && parseOwnerTag(world.get(id)!.tags[OWNER_TAG] ?? "").owner === owner).sort();
-      expect(resource.outputs.attachedInstanceIds).toEqual(truth);
-      for (const id of ids.filter((i) => !truth.includes(i))) expect(res.stdout + res.stderr).toContain(id);
+      const truth = ids.filter((id) => world.get(id)!.keyPairName === key && parseOwnerTag(world.get(id)!.tags[OWNER_TAG] ?? "").owner.endsWith(`/${name}/fleet`)).sort();
+      created.push(resource !== undefined);
+      if (resource) expect(resource.outputs.attachedInstanceIds).toEqual(truth);
+      else {
+        // The other run claimed the overlap before this one's check (its update checks again after the preview):
+        // refused before any change, naming the instances and their owner; nothing of it is bound.
+        expect(res.code).not.toBe(0);
+        expect(res.stdout + res.stderr).toMatch(/bound and owned by another resource: i-emu000000(3\d|40) \(owner [^)]*\/(e2e|other)\/fleet\)/);
+        expect(truth).toEqual([]);
+      }
+      for (const id of ids.filter((i) => !truth.includes(i) && resource)) expect(res.stdout + res.stderr).toContain(id);
     }
+    expect(created.some((c) => c)).toBe(true);
     expect([...world.values()].filter((i) => [...setA, ...setB].includes(i.instanceId)).every((i) => i.status === "Running" && !(LEASE_TAG in i.tags))).toBe(true);
-    // Later runs of both change nothing.
+    // Later runs of both change nothing (a stack refused in check is refused again, before any change).
     const from = t.emu.journal().length;
-    await Promise.all([t.stack.run(["up", "--yes"]), other.run(["up", "--yes"])]);
+    const again = await Promise.all([t.stack.run(["up", "--yes"], { allowFailure: true }), other.run(["up", "--yes"], { allowFailure: true })]);
+    expect(again.map((r) => r.code === 0)).toEqual(created);
     expect(t.emu.journal().slice(from).filter((j) => ["AttachKeyPair", "DetachKeyPair", "StopInstances", "StartInstances"].includes(j.action))).toEqual([]);
     await Promise.all([t.stack.run(["destroy", "--yes"]), other.run(["destroy", "--yes"])]);
   });
