@@ -93,7 +93,7 @@ export function sayTagsOff(props: Props, out: Reporter): void {
   } catch {
     return; // a settings error is said by the operation itself
   }
-  const said = on ? undefined : tagsOffWarning(String(props.__owner ?? props.__attachmentName ?? ""));
+  const said = on ? undefined : tagsOffWarning(resourceKey(props));
   if (said) out.warn(said);
 }
 

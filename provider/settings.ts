@@ -137,10 +137,10 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, config: Confi
  * concurrency and rate budget, and so the rate learnt from ENS's throttling answers; another account has its own.
  */
 export function getClient(settings: Settings = readSettings()): EnsClient {
-  // Which credentials, without their secrets (key IDs, profile, role and its options).
-  const credentials = JSON.stringify(settings.credentials ?? null, (k, v) => (/secret|token/i.test(k) ? undefined : v));
+  // The account (endpoint, credentials without their secrets), the settings, and a digest that tells apart two
+  // secrets of one key ID.
   const wire = [settings.connectTimeoutSeconds, settings.readTimeoutSeconds, settings.retryDeadlineSeconds];
-  const key = JSON.stringify([settings.endpoint, credentials, settings.maxConcurrentCalls, settings.callsPerSecond, settings.signatureAlgorithm, wire, settings.ownershipTags, secretsDigest(settings), settings.endpointSource]);
+  const key = JSON.stringify([accountKey(settings), settings.maxConcurrentCalls, settings.callsPerSecond, settings.signatureAlgorithm, wire, settings.ownershipTags, secretsDigest(settings), settings.endpointSource]);
   let client = clients.get(key);
   if (!client) {
     const { protocol, host } = parseEndpoint(settings.endpoint);
