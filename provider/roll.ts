@@ -59,6 +59,8 @@ class Window {
   private readonly fleet: { self: symbol; done: () => void };
   /** After giving slots back to another run (rule 5), no new stop until then: a random back-off, so two runs do not meet again. */
   private pauseUntil = 0;
+  /** Overflows in a row (give-backs): the random back-off doubles with each, as Ethernet's does. */
+  private collisions = 0;
   private lastFlush = Date.now();
 
   constructor(
@@ -191,9 +193,16 @@ class Window {
       down.delete(id);
       this.byId.get(id)!.phase = "queued";
     }
-    if (!back.length) return got;
+    if (!back.length) {
+      this.collisions = 0;
+      return got;
+    }
     await this.unmark(back);
-    this.pauseUntil = Date.now() + Math.random() * 2 * this.opts.pollIntervalMs;
+    // The other run sees this give-back at its next fleet read (up to FLEET_REFRESH_MS / 5 away): a back-off shorter
+    // than that let two runs collide again and again (soak F11: both hung). Exponential, at most 32 slots.
+    this.collisions = Math.min(this.collisions + 1, 5);
+    const slot = Math.max(this.opts.pollIntervalMs, FLEET_REFRESH_MS / 5);
+    this.pauseUntil = Date.now() + Math.random() * slot * 2 ** this.collisions;
     return got.filter((id) => !back.includes(id));
   }
 
@@ -374,7 +383,8 @@ class Window {
   private stalled(): boolean {
     // Slots held by other windows or other runs free up as they go on (their leases expire at the latest).
     const elsewhere = downElsewhere(this.fleet.self, this.foreign, new Set(this.byId.keys())).size;
-    return this.items.some((i) => i.phase === "queued") && !this.items.some((i) => IN_FLIGHT.has(i.phase)) && elsewhere === 0;
+    // A back-off after a give-back is no stall: the slots are free, this run only waits its turn.
+    return Date.now() >= this.pauseUntil && this.items.some((i) => i.phase === "queued") && !this.items.some((i) => IN_FLIGHT.has(i.phase)) && elsewhere === 0;
   }
 
   /** Nothing in flight, and nothing more to stop (or no more stops allowed). */
