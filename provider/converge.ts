@@ -3,7 +3,7 @@ import { EnsClient, Instance } from "./ens";
 import { engineAlive } from "./engine";
 import { BindingKey, executePlan, ExecutionResult } from "./execute";
 import { LiveInstance, Plan, planBatches, planBinding } from "./plan";
-import { claimSettleMs, claimTag, describeLeases, findLeases, findOwnClaims, Identity, isMine, keyNames, leaseLifetimeMs, newRun, OWNER_TAG, readTags, recoverLeases, RunLease, sortLeases, sortOwners, tagEach, Tags, untagIf } from "./protocol";
+import { claimSettleMs, claimTag, describeLeases, findLeases, findOwnClaims, Identity, isMine, keyNames, leaseLifetimeMs, newRun, OWNER_TAG, readTags, recoverLeases, RunLease, sortLeases, sortOwners, tagEach, Tags, takeBackClaims, untagIf } from "./protocol";
 import { list, Reporter } from "./report";
 import { readSettings } from "./settings";
 import { AttachmentInputs } from "./validate";
@@ -90,6 +90,7 @@ export async function converge(client: EnsClient, key: BindingKey, inputs: Attac
   // (Only a claim for this key pair: after a rotation the claim for the new key is the new resource's.)
   const unclaim = [...detachedNow, ...plan.alreadyDetached.filter((i) => isMine(tags.get(i)?.owner, me) && tags.get(i)!.owner!.keyPairId === me.keyPairId)];
   await recordOwnership(client, me, claimFreshMs, reclaim, unclaim, out);
+  await takeBackFailedClaims(client, key, me, result, stillAttached, tags, out);
   const wanted = new Set(inputs.instanceIds);
   const yielded = [...new Set([...plan.yielded.map((y) => y.instanceId), ...result.lost.map((l) => l.instanceId)])].filter((i) => wanted.has(i) && !stillAttached.has(i));
   const counts = { attached: attachedNow.filter((i) => kept.has(i)).length, detached: detachedNow.length, adopted: adopted.length, restarted: result.restarted };
@@ -269,6 +270,22 @@ async function recordOwnership(client: EnsClient, me: Identity, freshMs: number,
     if (released.length) await untagIf(client, released, OWNER_TAG, (_, t) => isMine(t.owner, me));
   } catch (e) {
     out.warn(`bindings are as recorded, but the owner tags could not be written: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * F10: the claims this run wrote for bindings that did not happen (a per-instance failure, a stop that failed, an
+ * instance never reached) go back to what they were, once ENS shows the instance without this resource's key.
+ */
+async function takeBackFailedClaims(client: EnsClient, key: BindingKey, me: Identity, result: ExecutionResult, bound: Set<string>, before: Map<string, Tags>, out: Reporter): Promise<void> {
+  const lostIds = new Set(result.lost.map((l) => l.instanceId));
+  const failed = [...new Set([...result.failures, ...result.leftStopped].map((f) => f.instanceId))].filter((i) => !bound.has(i) && !lostIds.has(i));
+  if (!failed.length) return;
+  try {
+    const live = await client.describeInstancesById(failed);
+    await takeBackClaims(client, failed.filter((i) => live.get(i)?.KeyPairName !== key.name), before, me);
+  } catch (e) {
+    out.warn(`the owner tags of ${list(failed, 5)} (not bound by this run) could not be taken back: ${(e as Error).message}; they stop blocking other resources when their claim expires`);
   }
 }
 

@@ -13,7 +13,8 @@
  *    stands is stale and replaced, with a warning naming it.
  * 3. Claim before bind, check after. A run reads the tags, writes its claim (and lease), waits the settle time, reads
  *    them back, and binds only what is still its own; after binding it reads claims and keys again. An instance lost
- *    to a concurrent run is reported naming the winner and left out of the state.
+ *    to a concurrent run is reported naming the winner and left out of the state. A claim whose binding did not happen
+ *    (the call failed, the stop failed, the run gave up) is taken back: the tag is again what the run read before.
  * 4. Leases are a run's. Before stopping an instance a run writes `<run>.<bounds>@<expiry>@<owner>`, renews it at a third of
  *    its lifetime and removes it (only while still its own) once the instance runs again. A run never starts an
  *    instance under another live run's lease; it starts its own resource's dead runs' instances (waiting, bounded)

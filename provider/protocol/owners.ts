@@ -1,6 +1,6 @@
 import { EnsClient } from "../ens";
 import { withTagPermission } from "./permissions";
-import { Tags } from "./tagging";
+import { readTags, tagEach, Tags, untagIf } from "./tagging";
 import { OWNER_TAG, OwnerClaim, ownerTagValue, parseOwnerTag, sameOwner } from "./tags";
 
 /** Who this resource is to the protocol: its owner name, the resource ID older tags used, the key it binds. */
@@ -72,4 +72,23 @@ export async function findOwnClaims(client: EnsClient, me: Identity, sameKeyOnly
   const tags = await withTagPermission(client.listTagResources({ tag: { Key: OWNER_TAG } }));
   const ours = (v: string) => isMine(parseOwnerTag(v), me) && (!sameKeyOnly || parseOwnerTag(v).keyPairId === me.keyPairId);
   return [...new Set(tags.filter((t) => t.TagKey === OWNER_TAG && ours(t.TagValue)).map((t) => t.ResourceId))];
+}
+
+/**
+ * Takes back this resource's claims on instances its binding calls did not bind (rule 3: a claim announces a binding
+ * call; once the call has failed it announces nothing, and a fresh claim would block every other resource for its
+ * fresh time). Where the claim is still this resource's for its key pair, the owner tag goes back to what the run read
+ * before it claimed: removed when there was none, rewritten when it was another owner's or an older form of this one's.
+ */
+export async function takeBackClaims(client: EnsClient, ids: readonly string[], before: ReadonlyMap<string, Tags>, me: Identity): Promise<void> {
+  if (!ids.length) return;
+  const now = await readTags(client, ids);
+  const ours = ids.filter((id) => isMine(now.get(id)?.owner, me) && now.get(id)!.owner!.keyPairId === me.keyPairId && now.get(id)!.ownerValue !== before.get(id)?.ownerValue);
+  const back = new Map<string, string[]>();
+  for (const id of ours) {
+    const value = before.get(id)?.ownerValue;
+    if (value !== undefined) back.set(value, [...(back.get(value) ?? []), id]);
+  }
+  await untagIf(client, ours.filter((id) => before.get(id)?.ownerValue === undefined), OWNER_TAG, (_, t) => isMine(t.owner, me) && t.owner!.keyPairId === me.keyPairId);
+  for (const [value, restore] of back) await tagEach(client, restore, [{ Key: OWNER_TAG, Value: value }]);
 }

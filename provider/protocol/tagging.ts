@@ -12,6 +12,8 @@ import { LEASE_TAG, OWNER_TAG, OwnerClaim, Lease, parseLease, parseOwnerTag } fr
 
 export interface Tags {
   owner?: OwnerClaim;
+  /** The raw owner tag value, to put it back as it was. */
+  ownerValue?: string;
   lease?: Lease;
   /** The raw lease value, to remove a lease only while it is still the one read. */
   leaseValue?: string;
@@ -25,7 +27,7 @@ export async function readTags(client: EnsClient, ids: readonly string[]): Promi
   for (const t of pages.flat()) {
     if (!asked.has(t.ResourceId)) continue;
     const entry = out.get(t.ResourceId) ?? {};
-    if (t.TagKey === OWNER_TAG) entry.owner = parseOwnerTag(t.TagValue);
+    if (t.TagKey === OWNER_TAG) Object.assign(entry, { owner: parseOwnerTag(t.TagValue), ownerValue: t.TagValue });
     else if (t.TagKey === LEASE_TAG) Object.assign(entry, { lease: parseLease(t.TagValue), leaseValue: t.TagValue });
     else continue;
     out.set(t.ResourceId, entry);

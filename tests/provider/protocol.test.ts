@@ -379,6 +379,44 @@ describe("regressions found by the soak (tests/soak/FINDINGS.md)", () => {
     void a;
   });
 
+  it.each([
+    ["a plain create", false],
+    ["a stop-first create (the rolling window)", true],
+  ])("F10: %s whose attach failed on an instance takes its claim back: another resource binds it at once, without takeOwnership", async (_, stopFirst) => {
+    const ids = stopFirst ? instanceIds(201, 4) : instanceIds(211, 4);
+    if (stopFirst) running(ids);
+    env.emu.setFaults({ instanceFailures: { [ids[1]]: { code: "NoPermission", message: "Permission denied." } } });
+    const inputs = await checked(env, { __owner: "p/f10/a", keyPairId: keyA.keyPairId, instanceIds: ids, stopInstances: stopFirst });
+    const err = await env.provider.create(inputs).then(() => undefined, (e) => e);
+    env.emu.setFaults({});
+    expect(err?.message).toContain(`${ids[1]}: AttachKeyPair failed: NoPermission`);
+    expect(err.properties.attachedInstanceIds).toEqual(ids.filter((i) => i !== ids[1]));
+    // Bound: claimed. Not bound: no claim of this resource left behind to block other resources for minutes.
+    expect(ids.map(ownerOf)).toEqual(ids.map((i) => (i === ids[1] ? undefined : "p/f10/a")));
+    const b = await up({}, { __owner: "p/f10/b", keyPairId: keyB.keyPairId, instanceIds: [ids[1]], stopInstances: stopFirst });
+    expect(b.outs.attachedInstanceIds).toEqual([ids[1]]);
+    expect(ownerOf(ids[1])).toBe("p/f10/b");
+    await env.provider.delete(b.id, b.outs);
+    await env.provider.delete(err.id, err.properties);
+  });
+
+  it("F10: a takeover whose attach failed gives the instance back to its owner: the owner tag is the owner's again, and the owner's next run changes nothing", async () => {
+    const ids = instanceIds(221, 2);
+    const a = await up({}, { __owner: "p/f10/owner", keyPairId: keyA.keyPairId, instanceIds: ids });
+    env.emu.setFaults({ instanceFailures: { [ids[0]]: { code: "NoPermission", message: "Permission denied." } } });
+    const inputs = await checked(env, { __owner: "p/f10/taker", keyPairId: keyB.keyPairId, instanceIds: ids, takeOwnership: true });
+    const err = await env.provider.create(inputs).then(() => undefined, (e) => e);
+    env.emu.setFaults({});
+    expect(err.properties.attachedInstanceIds).toEqual([ids[1]]);
+    expect(ids.map(ownerOf)).toEqual(["p/f10/owner", "p/f10/taker"]);
+    env.clearJournal();
+    const again = await up(a, { __owner: "p/f10/owner", keyPairId: keyA.keyPairId, instanceIds: ids });
+    expect(bindingOrPowerCalls()).toEqual([]);
+    expect(again.outs.attachedInstanceIds).toEqual([ids[0]]);
+    await env.provider.delete(err.id, err.properties);
+    await env.provider.delete(again.id, again.outs);
+  });
+
   it("F7: refresh reads the owner tags: an instance another resource took over is yielded, not attached", async () => {
     const ids = instanceIds(191, 2);
     const a = await up({}, { __owner: "p/f7/a", keyPairId: keyA.keyPairId, instanceIds: ids });
