@@ -53,11 +53,11 @@ export async function converge(client: EnsClient, key: BindingKey, inputs: Attac
   const { plan, tags, lease, before } = await observeAndPlan(client, key, inputs, given, me, op, out);
   const stopTimeoutMs = (inputs.stopTimeoutSeconds ?? 300) * 1000;
   const claimFreshMs = 2 * stopTimeoutMs + leaseLifetimeMs();
-  const result: ExecutionResult = { succeeded: new Set(), failures: [], leftStopped: [], restarted: 0, lost: [] };
+  const result: ExecutionResult = { succeeded: new Set(), failures: [], leftStopped: [], restarted: 0, lost: [], claims: new Map() };
   // Rule 3 for instances bound without a stop, and for those this run takes that carry its key already (adopted,
   // taken over, a stale claim): claimed, read back, then bound; the window does the same per stop.
   const early = plan.alreadyAttached.filter((i) => !isMine(tags.get(i)?.owner, me));
-  const { plan: claimed, early: earlyOk } = await claimFirst(client, plan, early, me, claimFreshMs, result);
+  const { plan: claimed, early: earlyOk } = await claimFirst(client, plan, early, tags, me, claimFreshMs, result);
   const executed = await executePlan(client, key, claimed, {
     lease,
     expectedOwner: (id) => (tags.get(id)?.owner && !isMine(tags.get(id)!.owner, me) ? tags.get(id)!.owner!.owner : undefined),
@@ -90,7 +90,7 @@ export async function converge(client: EnsClient, key: BindingKey, inputs: Attac
   // (Only a claim for this key pair: after a rotation the claim for the new key is the new resource's.)
   const unclaim = [...detachedNow, ...plan.alreadyDetached.filter((i) => isMine(tags.get(i)?.owner, me) && tags.get(i)!.owner!.keyPairId === me.keyPairId)];
   await recordOwnership(client, me, claimFreshMs, reclaim, unclaim, out);
-  await takeBackFailedClaims(client, key, me, result, stillAttached, tags, out);
+  await takeBackFailedClaims(client, key, me, result, stillAttached, out);
   const wanted = new Set(inputs.instanceIds);
   const yielded = [...new Set([...plan.yielded.map((y) => y.instanceId), ...result.lost.map((l) => l.instanceId)])].filter((i) => wanted.has(i) && !stillAttached.has(i));
   const counts = { attached: attachedNow.filter((i) => kept.has(i)).length, detached: detachedNow.length, adopted: adopted.length, restarted: result.restarted };
@@ -188,7 +188,7 @@ async function observeAndPlan(client: EnsClient, key: BindingKey, inputs: Attach
  * key already), waits, reads back: lost ones are not bound, not recorded. Returns the plan without them, and which of
  * `early` are this resource's now.
  */
-async function claimFirst(client: EnsClient, plan: Plan, early: string[], me: Identity, freshMs: number, result: ExecutionResult): Promise<{ plan: Plan; early: string[] }> {
+async function claimFirst(client: EnsClient, plan: Plan, early: string[], tags: ReadonlyMap<string, Tags>, me: Identity, freshMs: number, result: ExecutionResult): Promise<{ plan: Plan; early: string[] }> {
   const attach = plan.batches.filter((b) => b.action === "AttachKeyPair").flatMap((b) => b.instanceIds);
   const all = [...attach, ...early];
   if (!all.length) return { plan, early: [] };
@@ -196,8 +196,11 @@ async function claimFirst(client: EnsClient, plan: Plan, early: string[], me: Id
   // the waits overlap the other calls (a create of 3,000: 60 claim calls, and one settle time instead of 60).
   const done = await Promise.all(
     chunk(all, MAX_TAG_RESOURCES).map(async (ids) => {
-      const refused = await tagEach(client, ids, [claimTag(me, freshMs)]);
+      const claim = claimTag(me, freshMs);
+      const refused = await tagEach(client, ids, [claim]);
       const written = ids.filter((id) => !refused.some((f) => f.instanceId === id));
+      // What it overwrote is the plan's read, a moment ago (the window reads again before each of its claims).
+      for (const id of written) result.claims.set(id, { before: tags.get(id)?.ownerValue, written: claim.Value });
       if (!written.length) return { refused, written, after: new Map<string, Tags>() };
       await new Promise((r) => setTimeout(r, claimSettleMs()));
       return { refused, written, after: await readTags(client, written) };
@@ -248,6 +251,7 @@ function merge(into: ExecutionResult, from: ExecutionResult): void {
   into.leftStopped.push(...from.leftStopped);
   into.restarted += from.restarted;
   into.lost.push(...from.lost);
+  for (const [id, c] of from.claims) into.claims.set(id, c);
 }
 
 function ownedElsewhereProblem(owned: { instanceId: string; owner: string }[]): string {
@@ -275,17 +279,18 @@ async function recordOwnership(client: EnsClient, me: Identity, freshMs: number,
 
 /**
  * F10: the claims this run wrote for bindings that did not happen (a per-instance failure, a stop that failed, an
- * instance never reached) go back to what they were, once ENS shows the instance without this resource's key.
+ * instance lost to another run's lease or never reached) are taken back, once ENS shows the instance without this
+ * resource's key (protocol/owners.ts `takeBackClaims`).
  */
-async function takeBackFailedClaims(client: EnsClient, key: BindingKey, me: Identity, result: ExecutionResult, bound: Set<string>, before: Map<string, Tags>, out: Reporter): Promise<void> {
-  const lostIds = new Set(result.lost.map((l) => l.instanceId));
-  const failed = [...new Set([...result.failures, ...result.leftStopped].map((f) => f.instanceId))].filter((i) => !bound.has(i) && !lostIds.has(i));
-  if (!failed.length) return;
+async function takeBackFailedClaims(client: EnsClient, key: BindingKey, me: Identity, result: ExecutionResult, bound: Set<string>, out: Reporter): Promise<void> {
+  const unbound = new Map([...result.claims].filter(([id]) => !bound.has(id)));
+  if (!unbound.size) return;
   try {
-    const live = await client.describeInstancesById(failed);
-    await takeBackClaims(client, failed.filter((i) => live.get(i)?.KeyPairName !== key.name), before, me);
+    const live = await client.describeInstancesById([...unbound.keys()]);
+    for (const id of [...unbound.keys()]) if (live.get(id)?.KeyPairName === key.name) unbound.delete(id);
+    await takeBackClaims(client, unbound, (id) => live.get(id)?.KeyPairName || undefined, me, keyNames(client));
   } catch (e) {
-    out.warn(`the owner tags of ${list(failed, 5)} (not bound by this run) could not be taken back: ${(e as Error).message}; they stop blocking other resources when their claim expires`);
+    out.warn(`the owner tags of ${list([...unbound.keys()], 5)} (not bound by this run) could not be taken back: ${(e as Error).message}; they stop refusing other resources when their claim expires`);
   }
 }
 

@@ -46,10 +46,17 @@ export interface ExecutionResult {
   restarted: number;
   /** Instances another run claimed while this one was under way: left to it. */
   lost: { instanceId: string; owner: string }[];
+  /** The owner claims this run wrote: instance → the tag it read just before (none: undefined) and the one it wrote. */
+  claims: Map<string, WrittenClaim>;
+}
+
+export interface WrittenClaim {
+  before?: string;
+  written: string;
 }
 
 export async function executePlan(client: EnsClient, key: BindingKey, plan: Plan, opts: ExecuteOptions): Promise<ExecutionResult> {
-  const result: ExecutionResult = { succeeded: new Set(), failures: [], leftStopped: [], restarted: 0, lost: [] };
+  const result: ExecutionResult = { succeeded: new Set(), failures: [], leftStopped: [], restarted: 0, lost: [], claims: new Map() };
   const anything = plan.batches.length > 0 || plan.rolling.instances.length > 0;
   if (anything && opts.stillWanted && !(await opts.stillWanted())) {
     // Nobody waits for the result: change nothing, say so per instance.

@@ -300,8 +300,9 @@ class Window {
     }
     const attach = free.filter((id) => this.byId.get(id)!.action === "AttachKeyPair");
     const detach = free.filter((id) => this.byId.get(id)!.action === "DetachKeyPair");
+    const claim = claimTag(lease.me, this.opts.claimFreshMs);
     const refused = [
-      ...(attach.length ? await tagEach(this.client, attach, [leaseTag(lease), claimTag(lease.me, this.opts.claimFreshMs)]) : []),
+      ...(attach.length ? await tagEach(this.client, attach, [leaseTag(lease), claim]) : []),
       ...(detach.length ? await tagEach(this.client, detach, [leaseTag(lease)]) : []),
     ];
     // Whether a refused instance is gone, ENS shows (one look): a detach of a released instance is done.
@@ -313,6 +314,7 @@ class Window {
     }
     const written = free.filter((id) => !refused.some((f) => f.instanceId === id));
     for (const id of written) this.leased.add(id);
+    for (const id of attach) if (written.includes(id)) this.result.claims.set(id, { before: before.get(id)?.ownerValue, written: claim.Value });
     if (!written.length) return [];
     await new Promise((r) => setTimeout(r, claimSettleMs()));
     let after;

@@ -75,20 +75,26 @@ export async function findOwnClaims(client: EnsClient, me: Identity, sameKeyOnly
 }
 
 /**
- * Takes back this resource's claims on instances its binding calls did not bind (rule 3: a claim announces a binding
- * call; once the call has failed it announces nothing, and a fresh claim would block every other resource for its
- * fresh time). Where the claim is still this resource's for its key pair, the owner tag goes back to what the run read
- * before it claimed: removed when there was none, rewritten when it was another owner's or an older form of this one's.
+ * Takes back claims this run wrote for bindings that did not happen (rule 3: a claim announces a binding call; once
+ * the call failed it announces nothing, and a fresh claim would refuse the instance to every other resource for its
+ * fresh time). Only where the tag is still the value this run wrote: the tag read just before the claim is written
+ * back if it still stands (its key is on the instance, or it is another owner's fresh claim), otherwise the tag goes.
+ * `claims`: instance → the tag read before (undefined: none) and the one written; `carried`: the key pair name on it.
  */
-export async function takeBackClaims(client: EnsClient, ids: readonly string[], before: ReadonlyMap<string, Tags>, me: Identity): Promise<void> {
+export async function takeBackClaims(client: EnsClient, claims: ReadonlyMap<string, { before?: string; written: string }>, carried: (instanceId: string) => string | undefined, me: Identity, keyName: (keyPairId: string) => Promise<string | undefined>, now = Date.now()): Promise<void> {
+  const ids = [...claims.keys()];
   if (!ids.length) return;
-  const now = await readTags(client, ids);
-  const ours = ids.filter((id) => isMine(now.get(id)?.owner, me) && now.get(id)!.owner!.keyPairId === me.keyPairId && now.get(id)!.ownerValue !== before.get(id)?.ownerValue);
+  const current = await readTags(client, ids);
   const back = new Map<string, string[]>();
-  for (const id of ours) {
-    const value = before.get(id)?.ownerValue;
-    if (value !== undefined) back.set(value, [...(back.get(value) ?? []), id]);
+  const remove: string[] = [];
+  for (const id of ids.filter((i) => current.get(i)?.ownerValue === claims.get(i)!.written)) {
+    const before = claims.get(id)!.before;
+    const was = before === undefined ? undefined : parseOwnerTag(before);
+    const keyOn = was?.keyPairId !== undefined && carried(id) !== undefined && (await keyName(was.keyPairId)) === carried(id);
+    const othersFresh = was !== undefined && !isMine(was, me) && (was.freshUntilMs ?? 0) > now;
+    if (before !== undefined && (keyOn || othersFresh)) back.set(before, [...(back.get(before) ?? []), id]);
+    else remove.push(id);
   }
-  await untagIf(client, ours.filter((id) => before.get(id)?.ownerValue === undefined), OWNER_TAG, (_, t) => isMine(t.owner, me) && t.owner!.keyPairId === me.keyPairId);
+  await untagIf(client, remove, OWNER_TAG, (id, t) => t.ownerValue === claims.get(id)!.written);
   for (const [value, restore] of back) await tagEach(client, restore, [{ Key: OWNER_TAG, Value: value }]);
 }
