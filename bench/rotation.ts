@@ -80,6 +80,8 @@ export async function rotation(o: BenchOptions): Promise<Row[]> {
         oldDeleteBindingOrPowerCalls: m.value.deleteCalls,
         protocolCalls: (m.calls?.ListTagResources ?? 0) + (m.calls?.TagResources ?? 0) + (m.calls?.UntagResources ?? 0),
         downtimeMeanMs: stats.downtime.mean,
+        downtimeP95Ms: stats.downtime.p95,
+        downtimeMaxMs: stats.downtime.max,
       },
     });
   } finally {
