@@ -145,7 +145,7 @@ async function ownedElsewhere(client: EnsClient, ids: string[], seen: Map<string
     return l !== undefined && l.expiresAtMs !== undefined && l.expiresAtMs < now && (o.startsWith(l.owner) || l.owner.startsWith(o));
   });
   const hint = orphaned.length
-    ? `. The run of the owner that bound ${orphaned.length === owned.length ? "them" : list(orphaned.map(([i]) => i), 5)} was interrupted and nothing has run since (its stop lease expired): if that resource no longer exists (a pulumi destroy after a killed pulumi up never reaches the provider), takeOwnership: true takes them over`
+    ? `. The run of the owner that bound ${orphaned.length === owned.length ? "them" : list(orphaned.map(([i]) => i), 5)} was interrupted and nothing has run since (its stop lease expired): if that resource no longer exists (a pulumi destroy after a killed pulumi up never reaches the provider), takeOwnership: true takes them over, or ens-keypair-recover --owner ${new Set(orphaned.map(([, o]) => o)).size === 1 ? orphaned[0][1] : "<owner>"} --release frees them`
     : "";
   return [{ property: "instanceIds", reason: `${owned.length} instance(s) are bound and owned by another resource: ${named}; ENS holds one key pair per instance: remove them, or set takeOwnership: true to take them over${hint}` }];
 }

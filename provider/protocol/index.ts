@@ -29,6 +29,10 @@
  *    are kept in the provider process (local-tags.ts) and rules 1-6 hold only among the attachments of one program's
  *    run, which every resource is told once.
  *
+ * What no state will bring back (a create killed mid-way, then `pulumi destroy`, which never calls the provider for a
+ * create the engine holds only as pending) is recovered by hand with the same rules: `ens-keypair-recover` (recover.ts)
+ * starts what the owner's expired leases hold, leaves live ones, and releases or unbinds the owner's claims.
+ *
  * Limits without compare-and-set: two runs that both read an instance free and whose claims land within the settle
  * time of each other (ENS applying a TagResources call later than that after it was sent) can both bind it; the check
  * after the bind then reports the loser, and the winner's next run restores its key if the loser's call came last.

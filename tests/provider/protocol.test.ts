@@ -238,7 +238,7 @@ describe("F9: an owner whose run died and nothing ran since", () => {
     try {
       const res = await env.provider.check({}, { __provider: "P", __owner: "p/new/web", keyPairId: keyB.keyPairId, instanceIds: ids, stopInstances: true });
       expect(res.failures.map((f) => f.reason)).toEqual([
-        expect.stringMatching(/^instanceIds: 2 instance\(s\) are bound and owned by another resource: .*\. The run of the owner that bound them was interrupted and nothing has run since \(its stop lease expired\): if that resource no longer exists \(a pulumi destroy after a killed pulumi up never reaches the provider\), takeOwnership: true takes them over$/),
+        expect.stringMatching(/^instanceIds: 2 instance\(s\) are bound and owned by another resource: .*\. The run of the owner that bound them was interrupted and nothing has run since \(its stop lease expired\): if that resource no longer exists \(a pulumi destroy after a killed pulumi up never reaches the provider\), takeOwnership: true takes them over, or ens-keypair-recover --owner p\/gone\/web --release frees them$/),
       ]);
     } finally {
       await client.untagResources(ids, [OWNER_TAG, LEASE_TAG]);

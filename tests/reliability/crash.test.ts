@@ -3,8 +3,10 @@
  * the provider has instances stopped. Afterwards the documented recovery (pulumi cancel, refresh, up) must converge
  * and no instance the provider stopped may stay stopped.
  */
-import { ChildProcess } from "node:child_process";
-import { OWNER_TAG, parseOwnerTag } from "../../provider/protocol";
+import { ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { LEASE_TAG, OWNER_TAG, parseLease, parseOwnerTag } from "../../provider/protocol";
 import { programFolder } from "../helpers/installed-package";
 import { boundTo, ids, JournalCursor, keyPairIdOf, marked, MUTATING_ACTIONS, notRunning, waitUntil } from "../helpers/rel-emu";
 import { alive, commandOf, killAll, processTree } from "../helpers/rel-process";
@@ -184,6 +186,112 @@ it("SIGKILL mid-way, then another stack takes over part of the set with another 
     await b.run(["preview", "--expect-no-changes"]);
   } finally {
     killAll(c.tree);
+    await t.close();
+  }
+});
+
+it("F9: SIGKILL while a stop-first create runs, then pulumi destroy: the destroy cannot reach the provider (instances stay Stopped, bound, owned); ens-keypair-recover --owner ... --unbind from the installed package starts them, unbinds and untags them, and a second run changes nothing", async () => {
+  const SET = ids(1, 40);
+  // A short lease lifetime for the provider of the killed run (the bin then finds its leases expired sooner).
+  const t = await relStack({ instances: 60, stopDelayMs: 150, startDelayMs: 150, env: { ENS_LEASE_SECONDS: "10" } });
+  let tree: number[] = [];
+  try {
+    for (const i of SET) t.emu.world.setInstanceStatus(i, "Running");
+    // A fresh stack: the resource does not exist yet, so this `up` creates it, stop-first.
+    // Up to 35 down at once: more bound instances than one binding call takes (30), so the bin's detaches are chunked.
+    t.stack.writeConfig({ keyPairId: t.keyPairId, instanceIds: SET, stopInstances: true, maxStoppedInstances: 35 });
+    // StartInstances is throttled until the kill: the instances the run stopped and bound are still Stopped when it dies
+    // (without this the start follows the attach within milliseconds and the kill lands before or after that gap).
+    t.emu.setFaults({ throttleRate: 1, actions: ["StartInstances"] });
+    const cursor = new JournalCursor(t.emu);
+    const child: ChildProcess = t.stack.spawnRaw(["up", "--yes", "--skip-preview"]);
+    let output = "";
+    child.stdout!.on("data", (d) => (output += d));
+    child.stderr!.on("data", (d) => (output += d));
+    // Mid-way: more than one binding call's worth has attached, its start was tried, and instances are stopped right now.
+    const down = () => t.emu.state().instances.filter((i) => SET.includes(i.instanceId) && (i.status === "Stopped" || i.status === "Stopping"));
+    await waitUntil(() => cursor.touched("AttachKeyPair").length > 30 && cursor.entries().some((j) => j.action === "StartInstances") && down().length > 0, 120_000, "a stop-first create's window in progress");
+    tree = processTree(child.pid!);
+    killAll(tree);
+    await new Promise((r) => child.once("close", r));
+    t.emu.setFaults({});
+    scanArtifact("killed pulumi up output", output);
+
+    await t.stack.run(["cancel", "--yes"]);
+    const destroyed = await t.stack.run(["destroy", "--yes", "--skip-preview"]);
+    expect(destroyed.code).toBe(0);
+    // Let Stopping instances settle to Stopped.
+    await new Promise((r) => setTimeout(r, 1000));
+
+    // The engine limit (F9): the destroy never called the provider; what the killed run stopped and bound stays so.
+    const world = () => t.emu.state().instances.filter((i) => SET.includes(i.instanceId));
+    const stoppedAfterDestroy = notRunning(t.emu, SET);
+    const boundAfterDestroy = boundTo(t.emu, "rel-key").filter((i) => SET.includes(i));
+    const ownedAndBound = world().filter((i) => i.keyPairName === "rel-key" && i.tags[OWNER_TAG]);
+    expect(stoppedAfterDestroy.length).toBeGreaterThan(0);
+    expect(marked(t.emu)).toEqual(expect.arrayContaining(stoppedAfterDestroy));
+    expect(ownedAndBound.length).toBeGreaterThan(0);
+    expect(ownedAndBound.filter((i) => i.status !== "Stopped").map((i) => i.instanceId)).toEqual([]);
+    const owner = parseOwnerTag(ownedAndBound[0].tags[OWNER_TAG]).owner;
+    expect(owner.endsWith("/fleet")).toBe(true);
+    expect(owner).toBe(`${t.stack.project}/e2e/fleet`);
+    expect((await t.stack.exportResources()).resources).toEqual([]);
+
+    // Wait until the killed run's leases expired (ENS_LEASE_SECONDS=10 above).
+    const expiries = world().filter((i) => LEASE_TAG in i.tags).map((i) => parseLease(i.tags[LEASE_TAG]).expiresAtMs ?? 0);
+    const wait = Math.max(0, ...expiries) + 1500 - Date.now();
+    expect(wait).toBeLessThan(15_000);
+    await new Promise((r) => setTimeout(r, Math.max(0, wait)));
+
+    // The bin as the installed package ships it, with the emulator's endpoint and keys.
+    const bin = path.join(t.stack.dir, "node_modules/.bin/ens-keypair-recover");
+    expect(fs.existsSync(bin)).toBe(true);
+    const recoverEnv = {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      ENS_ENDPOINT: t.stack.env.ENS_ENDPOINT,
+      ENS_POLL_INTERVAL_MS: "50",
+      ALIBABA_CLOUD_ACCESS_KEY_ID: t.stack.env.ALIBABA_CLOUD_ACCESS_KEY_ID,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: t.stack.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+    };
+    const recoverOnce = (): Promise<{ code: number; out: string }> =>
+      new Promise((resolve, reject) => {
+        const p = spawn(bin, ["--owner", owner, "--unbind"], { cwd: t.stack.dir, env: recoverEnv });
+        let out = "";
+        p.stdout.on("data", (d) => (out += d));
+        p.stderr.on("data", (d) => (out += d));
+        p.on("error", reject);
+        p.on("close", (code) => resolve({ code: code ?? -1, out }));
+      });
+    const stoppedBeforeBin = notRunning(t.emu, SET);
+    const boundBeforeBin = boundTo(t.emu, "rel-key").filter((i) => SET.includes(i));
+    expect(boundBeforeBin).toEqual(boundAfterDestroy);
+    const binCalls = new JournalCursor(t.emu);
+    const first = await recoverOnce();
+    scanArtifact("ens-keypair-recover output", first.out);
+    const counts = /started again (\d+), unbound (\d+)/.exec(first.out);
+    summarize("crash", { kill: "whole tree during a stop-first create, then destroy (F9)", stoppedAfterDestroy: stoppedAfterDestroy.length, stoppedBeforeBin: stoppedBeforeBin.length, boundAfterDestroy: boundAfterDestroy.length, recoverExit: first.code, recoverCounts: counts?.[0] ?? "none" });
+    expect({ code: first.code, out: first.out }).toEqual({ code: 0, out: expect.stringContaining(`${owner} at `) });
+    expect(counts).not.toBeNull();
+    expect(Number(counts![1])).toBe(stoppedBeforeBin.length);
+    expect(Number(counts![2])).toBe(boundBeforeBin.length);
+    expect(notRunning(t.emu, SET)).toEqual([]);
+    expect(boundTo(t.emu, "rel-key").filter((i) => SET.includes(i))).toEqual([]);
+    expect(world().filter((i) => OWNER_TAG in i.tags || LEASE_TAG in i.tags).map((i) => i.instanceId)).toEqual([]);
+    const detaches = binCalls.batches("DetachKeyPair");
+    expect(detaches.flat().sort()).toEqual(boundAfterDestroy);
+    expect(detaches.length).toBeGreaterThan(1);
+    expect(detaches.every((b) => b.length <= 30)).toBe(true);
+    expect(binCalls.entries().some((j) => j.action === "StartInstances" && j.httpStatus === 200)).toBe(true);
+
+    // Nothing is left: a second run exits 0 and makes no binding or power call.
+    binCalls.mark();
+    const second = await recoverOnce();
+    scanArtifact("ens-keypair-recover output", second.out);
+    expect({ code: second.code, out: second.out }).toEqual({ code: 0, out: expect.stringMatching(/started again 0, unbound 0/) });
+    expect(binCalls.entries().filter((j) => /^(Attach|Detach)KeyPair$|^St(op|art)Instances?$/.test(j.action)).map((j) => j.action)).toEqual([]);
+  } finally {
+    killAll(tree);
     await t.close();
   }
 });
