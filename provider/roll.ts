@@ -50,10 +50,23 @@ class Window {
   /** Under this run's lease (written and not removed yet): renewed while the run works. */
   private leased = new Set<string>();
   private lastRenew = Date.now();
-  /** Instances under other runs' live leases, with their regions; read every FLEET_REFRESH_MS. */
-  private foreign = new Map<string, string>();
+  /**
+   * Other runs' live leases as last read (every FLEET_REFRESH_MS): instance, region, expiry, bounds. A lease counts
+   * until its expiry only, also when later reads fail (F12: a view kept past its leases' expiry waited forever).
+   */
+  private foreignLeases: { instanceId: string; region: string; expiresAtMs: number; bounds?: LeaseBounds }[] = [];
+  private get liveForeign() {
+    const now = Date.now();
+    return this.foreignLeases.filter((f) => f.expiresAtMs > now);
+  }
+  /** Instances under other runs' live leases, with their regions. */
+  private get foreign(): Map<string, string> {
+    return new Map(this.liveForeign.map((f) => [f.instanceId, f.region]));
+  }
   /** The bounds of the other runs holding instances down (from their leases). */
-  private foreignBounds: LeaseBounds[] = [];
+  private get foreignBounds(): LeaseBounds[] {
+    return this.liveForeign.map((f) => f.bounds).filter((b): b is LeaseBounds => b !== undefined);
+  }
   private lastFleetRead = 0;
   private readonly regionOf = new Map<string, string>();
   private readonly fleet: { self: symbol; done: () => void };
@@ -157,11 +170,9 @@ class Window {
       // A leased instance counts as down even while Running: its run may be about to stop it (the lease comes first).
       const unknown = leased.map((f) => f.instanceId).filter((id) => !this.regionOf.has(id));
       if (unknown.length) for (const [id, i] of await this.client.describeInstancesById(unknown)) this.regionOf.set(id, i.EnsRegionId ?? "");
-      const live = leased;
-      this.foreign = new Map(live.map((f) => [f.instanceId, this.regionOf.get(f.instanceId) ?? ""]));
-      this.foreignBounds = live.map((f) => f.lease.bounds).filter((b): b is LeaseBounds => b !== undefined);
+      this.foreignLeases = leased.map((f) => ({ instanceId: f.instanceId, region: this.regionOf.get(f.instanceId) ?? "", expiresAtMs: f.lease.expiresAtMs ?? Infinity, bounds: f.lease.bounds }));
     } catch {
-      // Keep the last view: the bounds are then counted with what was known.
+      // Keep the last view: the bounds are then counted with what was known, each lease until its expiry.
     }
   }
 

@@ -320,6 +320,37 @@ describe("rule 8: one answer is not evidence of absence", () => {
       await proxy.close();
     }
   });
+
+  it.each([
+    ["ENS applied it", false, true],
+    ["ENS did not apply it", true, false],
+  ])("a per-instance Code 200 with Success false is decided by observation (%s): recorded as ENS shows it, a failure only if it is not bound", async (_, refuse, bound) => {
+    const ids = instanceIds(331 + (refuse ? 5 : 0), 3);
+    if (refuse) env.emu.setFaults({ instanceFailures: { [ids[1]]: { code: "InternalError", message: "The request processing has failed." } } });
+    const proxy = await startWireProxy(env.emu.url, {
+      answer: (action, _n, body) => {
+        if (action !== "AttachKeyPair") return body;
+        const results = body.Results.map((r: any) => (r.InstanceId === ids[1] ? { ...r, Code: 200, Success: false } : r));
+        return { ...body, Results: results };
+      },
+    });
+    process.env.ENS_ENDPOINT = proxy.url;
+    try {
+      const inputs = await checked(env, { __owner: "p/m/ok200", keyPairId: keyA.keyPairId, instanceIds: ids });
+      const made = await env.provider.create(inputs).then((r) => ({ ...r, error: undefined as any }), (e) => ({ id: e.id, outs: e.properties, error: e }));
+      expect(world([ids[1]])[0].keyPairName === "key-a").toBe(bound);
+      expect(made.outs.attachedInstanceIds).toEqual(bound ? ids : [ids[0], ids[2]]);
+      if (bound) expect(made.error).toBeUndefined();
+      else expect(made.error.message).toContain(`${ids[1]}: AttachKeyPair failed`);
+      process.env.ENS_ENDPOINT = env.emu.url;
+      env.emu.setFaults({});
+      await env.provider.delete(made.id, made.outs);
+    } finally {
+      process.env.ENS_ENDPOINT = env.emu.url;
+      env.emu.setFaults({});
+      await proxy.close();
+    }
+  });
 });
 
 /** A second provider process (its own module registry: no shared window registry), pointed at the same ENS. */
@@ -383,7 +414,7 @@ describe("regressions found by the soak (tests/soak/FINDINGS.md)", () => {
     ["a plain create", false],
     ["a stop-first create (the rolling window)", true],
   ])("F10: %s whose attach failed on an instance takes its claim back: another resource binds it at once, without takeOwnership", async (_, stopFirst) => {
-    const ids = stopFirst ? instanceIds(201, 4) : instanceIds(211, 4);
+    const ids = stopFirst ? instanceIds(251, 4) : instanceIds(261, 4);
     if (stopFirst) running(ids);
     env.emu.setFaults({ instanceFailures: { [ids[1]]: { code: "NoPermission", message: "Permission denied." } } });
     const inputs = await checked(env, { __owner: "p/f10/a", keyPairId: keyA.keyPairId, instanceIds: ids, stopInstances: stopFirst });
@@ -416,6 +447,39 @@ describe("regressions found by the soak (tests/soak/FINDINGS.md)", () => {
     await env.provider.delete(err.id, err.properties);
     await env.provider.delete(again.id, again.outs);
   });
+
+  it("F12: a window that waits on another run's lease while ENS stops answering the lease reads goes on once that lease has expired (it waited forever on its last view)", async () => {
+    const ids = instanceIds(271, 2);
+    const other = instanceIds(281, 1);
+    running([...ids, ...other]);
+    // Another run holds one instance down with maxStoppedInstances 1: no slot for anyone until its lease expires.
+    env.emu.world.setInstanceTags(other[0], { [LEASE_TAG]: leaseValue("0000f12a", "p/f12/other", Date.now() + 3_000, { maxStopped: 1 }) });
+    let [windowReads, failed] = [0, 0];
+    const proxy = await startWireProxy(env.emu.url, {
+      answer: (action, _n, body, _status, req) => {
+        const byKey = action === "ListTagResources" && !req.url.includes("ResourceId") && decodeURIComponent(req.url).includes(LEASE_TAG);
+        if (!byKey || !env.logs.some((l) => l.includes("stopping 2 Running instance(s) first"))) return body;
+        // The window's first read is answered (it sees the other run's lease); the later ones fail.
+        if (++windowReads <= 1) return body;
+        failed++;
+        return { __status: 400, body: { RequestId: "f12", Code: "InvalidParameter", Message: "refused by the test" } };
+      },
+    });
+    process.env.ENS_ENDPOINT = proxy.url;
+    try {
+      const inputs = await checked(env, { __owner: "p/f12/web", keyPairId: keyA.keyPairId, instanceIds: ids, stopInstances: true, maxStoppedInstances: 2, stopTimeoutSeconds: 60 });
+      const made = await env.provider.create(inputs);
+      expect(failed).toBeGreaterThan(0);
+      expect(made.outs.attachedInstanceIds).toEqual(ids);
+      expect(world(ids).every((i) => i.status === "Running" && i.keyPairName === "key-a")).toBe(true);
+      process.env.ENS_ENDPOINT = env.emu.url;
+      await env.provider.delete(made.id, made.outs);
+    } finally {
+      process.env.ENS_ENDPOINT = env.emu.url;
+      env.emu.world.setInstanceTags(other[0], { [LEASE_TAG]: undefined });
+      await proxy.close();
+    }
+  }, 60_000);
 
   it("F7: refresh reads the owner tags: an instance another resource took over is yielded, not attached", async () => {
     const ids = instanceIds(191, 2);
