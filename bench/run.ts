@@ -127,6 +127,7 @@ function notes(r: Row): string {
   if (e.quotaPerSecond) out.push(`emulated quota ${e.quotaPerSecond}/s, provider budget ${e.budgetPerSecond}/s${how} and ${e.budgetConcurrent} in flight`);
   else if (e.adaptive !== undefined) out.push(`no quota, provider budget ${e.budgetPerSecond}/s${how} and ${e.budgetConcurrent} in flight`);
   if (e.throttledAttempts !== undefined) out.push(`throttled attempts ${e.throttledAttempts}`);
+  if (e.stoppedOnce !== undefined) out.push(`stopped once ${e.stoppedOnce}, more than once ${e.stoppedMoreThanOnce}; the old resource's delete: ${e.oldDeleteBindingOrPowerCalls} binding or power calls; protocol calls ${e.protocolCalls}`);
   if (e.peakRssMB !== undefined) out.push(`provider process (its own): peak RSS ${e.peakRssMB} MB (${e.loadedRssMB} MB loaded, before the first call); create ${ms(Number(e.createMs))}, delete ${ms(Number(e.deleteMs))}`);
   if (e.beyondCallsPerResourceMs !== undefined) out.push(`${e.resources} resources x ${e.instancesPerResource} through the CLI: ${e.beyondCallsPerResourceMs} ms per resource beyond the all-calls bound; no-op up ${ms(Number(e.noopUpMs))} (${e.noopPerResourceMs} ms per resource)`);
   if (r.failures !== undefined && !e.providerBytes) out.push(`failed ${r.failures}`);
