@@ -1,5 +1,5 @@
 import { EnsClient, Instance } from "./ens";
-import { findLeases, identityOf, keyNames, readTags, sortLeases, sortOwners, tagsOffWarning } from "./protocol";
+import { findLeases, identityOf, keyNames, readTags, sameOwnerName, sortLeases, sortOwners, tagsOffWarning } from "./protocol";
 import { LiveInstance, planBinding } from "./plan";
 import { fleetNow, list, planSummary, reporterFor, Reporter } from "./report";
 import { getClient, readSettings } from "./settings";
@@ -142,7 +142,7 @@ async function ownedElsewhere(client: EnsClient, ids: string[], seen: Map<string
   const now = Date.now();
   const orphaned = owned.filter(([i, o]) => {
     const l = tags.get(i)?.lease;
-    return l !== undefined && l.expiresAtMs !== undefined && l.expiresAtMs < now && (o.startsWith(l.owner) || l.owner.startsWith(o));
+    return l !== undefined && l.expiresAtMs !== undefined && l.expiresAtMs < now && sameOwnerName(o, l.owner);
   });
   const hint = orphaned.length
     ? `. The run of the owner that bound ${orphaned.length === owned.length ? "them" : list(orphaned.map(([i]) => i), 5)} was interrupted and nothing has run since (its stop lease expired): if that resource no longer exists (a pulumi destroy after a killed pulumi up never reaches the provider), takeOwnership: true takes them over, or ens-keypair-recover --owner ${new Set(orphaned.map(([, o]) => o)).size === 1 ? orphaned[0][1] : "<owner>"} --release frees them`

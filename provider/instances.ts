@@ -99,7 +99,7 @@ export async function waitForStatus(client: EnsClient, ids: string[], status: "S
  * Running, and removes their leases (`unmark`). Says which instances did not get there, which came back (not Running
  * when looked at, Running at the end) and which ENS did not know (nothing to start).
  */
-export async function bringBack(client: EnsClient, ids: string[], opts: WaitOptions, unmark: (ids: string[]) => Promise<void>): Promise<{ problems: InstanceFailure[]; cameBack: string[]; unknown: string[] }> {
+export async function bringBack(client: EnsClient, ids: string[], opts: WaitOptions, unmark: (ids: string[]) => Promise<unknown>): Promise<{ problems: InstanceFailure[]; cameBack: string[]; unknown: string[] }> {
   const live = await client.describeInstancesById(ids);
   const stopping = ids.filter((id) => live.get(id)?.Status === "Stopping");
   if (stopping.length) await waitForStatus(client, stopping, "Stopped", opts);

@@ -20,6 +20,8 @@ export interface RecoverOptions {
   release?: boolean;
   /** Detach the claimed key pair from the owner's Stopped instances and remove their claims; Running ones are named. */
   unbind?: boolean;
+  /** Act also on fresh claims without a lease of the owner (a run binding Stopped instances writes no lease). */
+  force?: boolean;
   waits: { timeoutMs: number; pollIntervalMs: number };
   log: (line: string) => void;
   now?: number;
@@ -27,7 +29,7 @@ export interface RecoverOptions {
 
 export interface Recovered {
   started: string[];
-  /** Instances under a live lease of the owner: a run of it may be under way. */
+  /** Instances a run of the owner may be working on now: under its live lease, or its fresh claim without a lease. */
   held: string[];
   /** Instances that carry the owner's key pair and claim (after the run: those still bound). */
   bound: string[];
@@ -40,30 +42,50 @@ export interface Recovered {
 export async function recoverOwner(client: EnsClient, owner: string, o: RecoverOptions): Promise<Recovered> {
   const out: Recovered = { started: [], held: [], bound: [], released: [], unbound: [], problems: [] };
   const now = o.now ?? Date.now();
+  const until = (ms: number) => new Date(ms).toISOString();
   const leases = (await findLeases(client)).filter((f) => leaseOf(f.lease, owner));
   const live = leases.filter((f) => (f.lease.expiresAtMs ?? 0) > now);
-  out.held = live.map((f) => f.instanceId);
-  if (live.length) out.problems.push(`${live.length} instance(s) are held by a live lease of ${owner} (a run of it may be under way), left alone: ${out.held.join(", ")}; run this again once ${new Date(Math.max(...live.map((f) => f.lease.expiresAtMs!))).toISOString()} has passed`);
+  if (live.length) out.problems.push(`${live.length} instance(s) are held by a live lease of ${owner} (a run of it may be under way), left alone: ${live.map((f) => f.instanceId).join(", ")}; run this again once ${until(Math.max(...live.map((f) => f.lease.expiresAtMs!)))} has passed`);
   const expired = new Map(leases.filter((f) => !live.includes(f)).map((f) => [f.instanceId, f.value]));
 
   const me = { owner, keyPairId: "" };
-  const claimed = (await findOwnClaims(client, me)).filter((i) => !out.held.includes(i));
-  const [tags, instances] = await Promise.all([readTags(client, claimed), client.describeInstancesById(claimed)]);
+  const listed = (await findOwnClaims(client, me)).filter((i) => !live.some((f) => f.instanceId === i));
+  const [tags, instances] = await Promise.all([readTags(client, listed), client.describeInstancesById(listed)]);
+  // Read again by ID: a claim another owner wrote since the listing is not this owner's any more.
+  let claimed = listed.filter((i) => isMine(tags.get(i)?.owner, me));
+  // A run that binds Stopped instances claims them without a lease: a fresh claim without one may be a live run's.
+  const fresh = claimed.filter((i) => !expired.has(i) && (tags.get(i)!.owner!.freshUntilMs ?? 0) > now);
+  if (fresh.length && !o.force) {
+    out.problems.push(`${fresh.length} instance(s) carry a fresh claim of ${owner} without a lease (a run of it may be binding them now), left alone: ${fresh.join(", ")}; run this again once ${until(Math.max(...fresh.map((i) => tags.get(i)!.owner!.freshUntilMs!)))} has passed, or with --force if no run of ${owner} is under way`);
+    claimed = claimed.filter((i) => !fresh.includes(i));
+  }
+  out.held = [...live.map((f) => f.instanceId), ...(o.force ? [] : fresh)];
+  // Nothing left and a misspelt name look alike: said either way, not an error (a second run finds nothing).
+  if (!leases.length && !listed.length) o.log(`no lease and no owner tag at this endpoint names ${owner}: nothing is left of it, or the name or endpoint is not the one (the name is <project>/<stack>/<resource name>, as the owner tag pulumi-ens-keypair:owner shows it after the key pair ID)`);
+
   const keyNames = new Map<string, string | undefined>();
-  for (const keyPairId of new Set(claimed.map((i) => tags.get(i)?.owner?.keyPairId).filter((k): k is string => !!k))) keyNames.set(keyPairId, (await client.findKeyPair({ keyPairId }))?.KeyPairName);
-  const keyOf = (id: string) => keyNames.get(tags.get(id)?.owner?.keyPairId ?? "");
-  const bound = claimed.filter((i) => instances.has(i) && keyOf(i) !== undefined && instances.get(i)!.KeyPairName === keyOf(i));
-  const notBound = claimed.filter((i) => !bound.includes(i));
+  for (const keyPairId of new Set(claimed.map((i) => tags.get(i)!.owner!.keyPairId).filter((k): k is string => !!k))) keyNames.set(keyPairId, (await client.findKeyPair({ keyPairId }))?.KeyPairName);
+  const keyOf = (id: string) => keyNames.get(tags.get(id)!.owner!.keyPairId ?? "");
+  const shows = (id: string) => instances.get(id)?.KeyPairName || undefined;
+  const bound = claimed.filter((i) => keyOf(i) !== undefined && shows(i) === keyOf(i));
+  // ENS lets a bound key pair be deleted (the instances keep its name): nothing can detach it by ID any more.
+  const dangling = claimed.filter((i) => keyOf(i) === undefined && shows(i) !== undefined);
+  const notBound = claimed.filter((i) => !bound.includes(i) && !dangling.includes(i));
   out.bound = bound;
+  for (const i of dangling) out.problems.push(`${i}: its claim names key pair ${tags.get(i)!.owner!.keyPairId}, which ENS no longer lists, and it still shows ${shows(i)}: detach it in the ENS console (or bind another key pair to it)`);
 
   // Unbound while still Stopped (ENS detaches only stopped instances), before the leases' instances are started.
   if (o.unbind) {
     const running = bound.filter((i) => instances.get(i)!.Status !== "Stopped");
-    for (const i of running) out.problems.push(`${i}: ${instances.get(i)!.Status}, and ENS unbinds key pairs only from stopped instances: stop it and run this again`);
+    for (const i of running) {
+      // Its run's expired lease (the sign that run is over) goes with this run's restarts; its claim may stay fresh.
+      const stillFresh = (tags.get(i)!.owner!.freshUntilMs ?? 0) > now;
+      out.problems.push(`${i}: ${instances.get(i)!.Status}, and ENS unbinds key pairs only from stopped instances: stop it and run this again${stillFresh ? ` with --force (its claim stays fresh until ${until(tags.get(i)!.owner!.freshUntilMs!)})` : ""}`);
+    }
     const stopped = bound.filter((i) => !running.includes(i));
     for (const [keyPairId, name] of keyNames) {
       if (name === undefined) continue;
-      for (const instanceIds of chunk(stopped.filter((i) => tags.get(i)?.owner?.keyPairId === keyPairId), MAX_BINDING_BATCH)) {
+      for (const instanceIds of chunk(stopped.filter((i) => tags.get(i)!.owner!.keyPairId === keyPairId), MAX_BINDING_BATCH)) {
         const outcome = await runBatch(client, { ref: { keyPairId }, name }, { action: "DetachKeyPair", instanceIds });
         const failed = new Set(outcome === "ok" ? [] : outcome.map((f) => f.instanceId));
         if (outcome !== "ok") for (const f of outcome) out.problems.push(`${f.instanceId}: DetachKeyPair failed: ${f.code}: ${f.message}`);
@@ -85,9 +107,8 @@ export async function recoverOwner(client: EnsClient, owner: string, o: RecoverO
     if (notBound.length) o.log(`${notBound.length} instance(s) carry ${owner}'s owner tag without its key pair: ${notBound.join(", ")}; --release or --unbind removes the tags`);
     return out;
   }
-  const toRelease = [...notBound, ...out.unbound, ...(o.release ? bound : [])];
-  await untagIf(client, toRelease, OWNER_TAG, (_, t) => isMine(t.owner, me));
-  out.released = toRelease.filter((i) => instances.has(i));
+  const toRelease = [...notBound, ...out.unbound, ...(o.release ? [...bound, ...dangling] : [])];
+  out.released = await untagIf(client, toRelease, OWNER_TAG, (_, t) => isMine(t.owner, me));
   if (o.release) out.bound = [];
   return out;
 }

@@ -57,15 +57,18 @@ export async function tagEach(client: EnsClient, ids: readonly string[], tags: T
  * since is left alone (UntagResources removes by key, whatever the value). One unknown instance fails a whole call:
  * then the instances ENS still knows are tried once more.
  */
-export async function untagIf(client: EnsClient, ids: readonly string[], key: typeof OWNER_TAG | typeof LEASE_TAG, stillOurs: (id: string, t: Tags) => boolean): Promise<void> {
-  if (!ids.length) return;
+export async function untagIf(client: EnsClient, ids: readonly string[], key: typeof OWNER_TAG | typeof LEASE_TAG, stillOurs: (id: string, t: Tags) => boolean): Promise<string[]> {
+  if (!ids.length) return [];
   const now = await readTags(client, ids);
   const ours = ids.filter((id) => now.has(id) && stillOurs(id, now.get(id)!));
   const untag = (list: readonly string[]) => Promise.all(chunk(list, MAX_TAG_RESOURCES).map((b) => client.untagResources(b, [key])));
   try {
     await untag(ours);
+    return ours;
   } catch {
     const live = await client.describeInstancesById(ours);
-    await untag(ours.filter((id) => live.has(id)));
+    const known = ours.filter((id) => live.has(id));
+    await untag(known);
+    return known;
   }
 }

@@ -48,10 +48,25 @@ export function parseOwnerTag(value: string): OwnerClaim {
   return { keyPairId: m[1], owner: m[3], ...(m[2] ? { freshUntilMs: Number(m[2]) * 1000 } : {}) };
 }
 
+/**
+ * Whether two owner names, each whole or shortened by fitOwner (to another length: an owner tag and a lease keep
+ * different heads), name the same owner: shortened ones by their digest of the whole, with heads of one another.
+ */
+export function sameOwnerName(a: string, b: string): boolean {
+  if (a === b) return true;
+  const sa = SHORTENED.exec(a);
+  const sb = SHORTENED.exec(b);
+  if (sa && sb) return sa[2] === sb[2] && (sa[1].startsWith(sb[1]) || sb[1].startsWith(sa[1]));
+  if (sa) return a === fitOwner(b, a.length);
+  if (sb) return b === fitOwner(a, b.length);
+  return false;
+}
+const SHORTENED = /^(.*)~([0-9a-f]{16})$/;
+
 /** Whether a tag's owner is `owner` (as shortened into a tag), or the legacy resource ID `legacyId`. */
 export function sameOwner(claim: OwnerClaim, owner: string, legacyId?: string): boolean {
   if (legacyId !== undefined && claim.owner === legacyId) return true;
-  return claim.owner === owner || (claim.owner.includes("~") && claim.owner === fitOwner(owner, claim.owner.length));
+  return sameOwnerName(claim.owner, owner);
 }
 
 export interface Lease {
@@ -89,5 +104,5 @@ export function parseLease(value: string): Lease {
 /** Whether a lease's owner is `owner` (shortened as in a lease) or the legacy resource ID. */
 export function leaseOf(lease: Lease, owner: string, legacyId?: string): boolean {
   if (lease.owner === owner || (legacyId !== undefined && lease.owner === legacyId)) return true;
-  return lease.run !== undefined && lease.owner.includes("~") && lease.owner === fitOwner(owner, lease.owner.length);
+  return lease.run !== undefined && sameOwnerName(lease.owner, owner);
 }
