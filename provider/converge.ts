@@ -3,7 +3,7 @@ import { EnsClient, Instance } from "./ens";
 import { engineAlive } from "./engine";
 import { BindingKey, executePlan, ExecutionResult } from "./execute";
 import { LiveInstance, Plan, planBatches, planBinding } from "./plan";
-import { claimSettleMs, claimTag, describeLeases, findLeases, findOwnClaims, Identity, isMine, keyNames, leaseLifetimeMs, newRun, OWNER_TAG, readTags, recoverLeases, RunLease, sortLeases, sortOwners, tagEach, Tags, takeBackClaims, untagIf } from "./protocol";
+import { claimSettleMs, claimTag, describeLeases, findLeases, findOwnClaims, Identity, isMine, keyNames, leaseLifetimeMs, newRun, ownerNameTag, OWNER_TAG, readTags, recoverLeases, RunLease, sortLeases, sortOwners, tagEach, Tags, takeBackClaims, untagIf } from "./protocol";
 import { list, Reporter } from "./report";
 import { readSettings } from "./settings";
 import { AttachmentInputs } from "./validate";
@@ -197,7 +197,7 @@ async function claimFirst(client: EnsClient, plan: Plan, early: string[], tags: 
   const done = await Promise.all(
     chunk(all, MAX_TAG_RESOURCES).map(async (ids) => {
       const claim = claimTag(me, freshMs);
-      const refused = await tagEach(client, ids, [claim]);
+      const refused = await tagEach(client, ids, [claim, ownerNameTag(me.owner)]);
       const written = ids.filter((id) => !refused.some((f) => f.instanceId === id));
       // What it overwrote is the plan's read, a moment ago (the window reads again before each of its claims).
       for (const id of written) result.claims.set(id, { before: tags.get(id)?.ownerValue, written: claim.Value });
@@ -269,7 +269,7 @@ function runningProblem(running: string[], op: Operation): string {
 /** Claims what this run adopted or rewrites, releases (while still this resource's) what it detached. A tag failure changes no binding: a warning. */
 async function recordOwnership(client: EnsClient, me: Identity, freshMs: number, claimed: string[], released: string[], out: Reporter): Promise<void> {
   try {
-    const refused = claimed.length ? await tagEach(client, claimed, [claimTag(me, freshMs)]) : [];
+    const refused = claimed.length ? await tagEach(client, claimed, [claimTag(me, freshMs), ownerNameTag(me.owner)]) : [];
     for (const f of refused) out.warn(`${f.instanceId}: bound, but its owner tag could not be written (${f.code}: ${f.message}); another resource could take it without takeOwnership`);
     if (released.length) await untagIf(client, released, OWNER_TAG, (_, t) => isMine(t.owner, me));
   } catch (e) {

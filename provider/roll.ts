@@ -6,7 +6,7 @@ import { pollDelayMs } from "./policies";
 import { asEnsError, GONE_CODE, goneFailure } from "./observe";
 import { Batch, Rolling } from "./plan";
 import { afterPoll, Bounds, DOWN, isIdle, nextStep, Phase, POLLED, Step, WindowItem, windowCounts } from "./schedule";
-import { claimSettleMs, claimTag, concurrencyLine, downElsewhere, effectiveBounds, findLeases, LeaseBounds, isMine, LEASE_TAG, leaseLifetimeMs, leaseTag, ofRun, readTags, registerWindow, sortLeases, tagEach, untagIf } from "./protocol";
+import { claimSettleMs, claimTag, concurrencyLine, downElsewhere, effectiveBounds, findLeases, LeaseBounds, isMine, LEASE_TAG, leaseLifetimeMs, leaseTag, ofRun, ownerNameTag, readTags, registerWindow, sortLeases, tagEach, untagIf } from "./protocol";
 
 /**
  * The rolling window's executor: poll (DescribeInstances, 100 IDs a call, only the instances in flight), ask the
@@ -313,7 +313,7 @@ class Window {
     const detach = free.filter((id) => this.byId.get(id)!.action === "DetachKeyPair");
     const claim = claimTag(lease.me, this.opts.claimFreshMs);
     const refused = [
-      ...(attach.length ? await tagEach(this.client, attach, [leaseTag(lease), claim]) : []),
+      ...(attach.length ? await tagEach(this.client, attach, [leaseTag(lease), claim, ownerNameTag(lease.me.owner)]) : []),
       ...(detach.length ? await tagEach(this.client, detach, [leaseTag(lease)]) : []),
     ];
     // Whether a refused instance is gone, ENS shows (one look): a detach of a released instance is done.

@@ -1,7 +1,7 @@
 /**
  * The multi-writer protocol: how runs of KeyPairAttachments (of one stack, of several stacks, of people's scripts
  * sharing an account) agree on who binds which instance and who may stop it. ENS has no compare-and-set, no locks and
- * records nobody who manages a binding, so the protocol lives in two instance tags (tags.ts) and these rules:
+ * records nobody who manages a binding, so the protocol lives in instance tags (tags.ts: the owner's claim, the owner's name beside it, a run's lease) and these rules:
  *
  * 1. Owner = the logical resource. The owner tag names `<project>/<stack>/<resource name>` (from the SDK) and the key
  *    pair it binds; it survives a replacement, so a key rotation's new resource owns what the old one owned. Tags

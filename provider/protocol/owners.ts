@@ -1,7 +1,7 @@
 import { EnsClient } from "../ens";
 import { withTagPermission } from "./permissions";
 import { readTags, tagEach, Tags, untagIf } from "./tagging";
-import { OWNER_TAG, OwnerClaim, ownerTagValue, parseOwnerTag, sameOwner } from "./tags";
+import { fitOwner, MAX_TAG_VALUE, OWNER_NAME_TAG, OWNER_TAG, OwnerClaim, ownerTagValue, parseOwnerTag, sameOwner } from "./tags";
 
 /** Who this resource is to the protocol: its owner name, the resource ID older tags used, the key it binds. */
 export interface Identity {
@@ -19,6 +19,9 @@ export function identityOf(props: Record<string, any>, id: string | undefined, k
 
 /** The claim this resource writes: fresh (standing without its key on the instance) for `freshMs`. */
 export const claimTag = (me: Identity, freshMs: number, now = Date.now()) => ({ Key: OWNER_TAG, Value: ownerTagValue(me.keyPairId, me.owner, now + freshMs) });
+
+/** The tag written beside every owner tag: its owner's name, to find that owner's instances by (tags.ts). */
+export const ownerNameTag = (owner: string) => ({ Key: OWNER_NAME_TAG, Value: fitOwner(owner, MAX_TAG_VALUE) });
 
 export const isMine = (claim: OwnerClaim | undefined, me: Identity): boolean => claim !== undefined && sameOwner(claim, me.owner, me.legacyId);
 
@@ -64,14 +67,18 @@ export function keyNames(client: EnsClient): (keyPairId: string) => Promise<stri
 }
 
 /**
- * Every instance in the account whose owner tag names `me` (ListTagResources by tag key, paged). A create has no state
- * to scope it: what an earlier run of the same logical resource bound and then lost track of (its engine died after
- * the provider bound) is found here, so that the create manages it instead of leaving it bound and unmanaged.
+ * Every instance whose owner tag names `me`. A create has no state to scope it: what an earlier run of the same
+ * logical resource bound and then lost track of (its engine died after the provider bound) is found here, so that the
+ * create manages it instead of leaving it bound and unmanaged. Found by the owner-name tag (ListTagResources by key
+ * and value: calls grow with this owner's instances), then read again by ID; `scan`: by the owner tag's key over the
+ * whole account instead, which also finds claims written before owner-name tags (ens-keypair-recover).
  */
-export async function findOwnClaims(client: EnsClient, me: Identity, sameKeyOnly = false): Promise<string[]> {
-  const tags = await withTagPermission(client.listTagResources({ tag: { Key: OWNER_TAG } }));
-  const ours = (v: string) => isMine(parseOwnerTag(v), me) && (!sameKeyOnly || parseOwnerTag(v).keyPairId === me.keyPairId);
-  return [...new Set(tags.filter((t) => t.TagKey === OWNER_TAG && ours(t.TagValue)).map((t) => t.ResourceId))];
+export async function findOwnClaims(client: EnsClient, me: Identity, sameKeyOnly = false, scan = false): Promise<string[]> {
+  const listed = await withTagPermission(client.listTagResources({ tag: scan ? { Key: OWNER_TAG } : ownerNameTag(me.owner) }));
+  const candidates = [...new Set(listed.filter((t) => !scan || (t.TagKey === OWNER_TAG && isMine(parseOwnerTag(t.TagValue), me))).map((t) => t.ResourceId))];
+  if (!candidates.length) return [];
+  const now = await readTags(client, candidates);
+  return candidates.filter((id) => isMine(now.get(id)?.owner, me) && (!sameKeyOnly || now.get(id)!.owner!.keyPairId === me.keyPairId));
 }
 
 /**
@@ -96,5 +103,5 @@ export async function takeBackClaims(client: EnsClient, claims: ReadonlyMap<stri
     else remove.push(id);
   }
   await untagIf(client, remove, OWNER_TAG, (id, t) => t.ownerValue === claims.get(id)!.written);
-  for (const [value, restore] of back) await tagEach(client, restore, [{ Key: OWNER_TAG, Value: value }]);
+  for (const [value, restore] of back) await tagEach(client, restore, [{ Key: OWNER_TAG, Value: value }, ownerNameTag(parseOwnerTag(value).owner)]);
 }

@@ -49,7 +49,8 @@ export async function recoverOwner(client: EnsClient, owner: string, o: RecoverO
   const expired = new Map(leases.filter((f) => !live.includes(f)).map((f) => [f.instanceId, f.value]));
 
   const me = { owner, keyPairId: "" };
-  const listed = (await findOwnClaims(client, me)).filter((i) => !live.some((f) => f.instanceId === i));
+  // A scan of the account: claims written before owner-name tags are found too (a one-off command can afford it).
+  const listed = (await findOwnClaims(client, me, false, true)).filter((i) => !live.some((f) => f.instanceId === i));
   const [tags, instances] = await Promise.all([readTags(client, listed), client.describeInstancesById(listed)]);
   // Read again by ID: a claim another owner wrote since the listing is not this owner's any more.
   let claimed = listed.filter((i) => isMine(tags.get(i)?.owner, me));

@@ -2,7 +2,7 @@ import { chunk, MAX_TAG_RESOURCES } from "../batch";
 import { EnsClient, Tag } from "../ens";
 import { asEnsError, InstanceFailure, reasonOf } from "../observe";
 import { withTagPermission } from "./permissions";
-import { LEASE_TAG, OWNER_TAG, OwnerClaim, Lease, parseLease, parseOwnerTag } from "./tags";
+import { LEASE_TAG, OWNER_NAME_TAG, OWNER_TAG, OwnerClaim, Lease, parseLease, parseOwnerTag } from "./tags";
 
 /**
  * Tag calls with per-instance outcomes. One instance that cannot take a tag (at ENS's tag limit, released, refused)
@@ -61,7 +61,9 @@ export async function untagIf(client: EnsClient, ids: readonly string[], key: ty
   if (!ids.length) return [];
   const now = await readTags(client, ids);
   const ours = ids.filter((id) => now.has(id) && stillOurs(id, now.get(id)!));
-  const untag = (list: readonly string[]) => Promise.all(chunk(list, MAX_TAG_RESOURCES).map((b) => client.untagResources(b, [key])));
+  // The owner tag goes with the owner-name tag written beside it (tags.ts).
+  const keys = key === OWNER_TAG ? [OWNER_TAG, OWNER_NAME_TAG] : [key];
+  const untag = (list: readonly string[]) => Promise.all(chunk(list, MAX_TAG_RESOURCES).map((b) => client.untagResources(b, keys)));
   try {
     await untag(ours);
     return ours;

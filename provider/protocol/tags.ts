@@ -1,12 +1,18 @@
 import { createHash } from "node:crypto";
 
 /**
- * The two tags of the protocol and their values (rules in ./index.ts). ENS takes tag values of at most 128 characters
+ * The tags of the protocol and their values (rules in ./index.ts). ENS takes tag values of at most 128 characters
  * (TagResourcesRequest.ts); an owner name that would not fit keeps its head and a digest of the whole.
  */
 
 /** Who owns an instance's binding: `<keyPairId>@<claim fresh until, epoch s>/<owner>`. */
 export const OWNER_TAG = "pulumi-ens-keypair:owner";
+/**
+ * The owner name alone, beside every owner tag (written and removed with it): ListTagResources filters by exact
+ * value, so an owner finds its own instances in calls that grow with them, not with every instance the account has
+ * bound (an owner tag's value changes with each claim and cannot be filtered on).
+ */
+export const OWNER_NAME_TAG = "pulumi-ens-keypair:owner-name";
 /** A run's lease on an instance it may have stopped: `<run>.<bounds>@<expiry, epoch s>@<owner>`. */
 export const LEASE_TAG = "pulumi-ens-keypair:stopped-by";
 
