@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { EnsClient } from "../../provider/ens";
 import { LEASE_TAG, leaseValue, OWNER_TAG, ownerTagValue, parseLease, parseOwnerTag } from "../../provider/protocol";
 import { recoverOwner } from "../../provider/protocol/recover";
 import { instanceIds, keyOf, providerOnEmulator, ProviderEnv } from "../helpers/provider-env";
+import { leftover as leftoverOf, recoverBin } from "../helpers/recover-env";
 
 /**
  * ens-keypair-recover (provider/protocol/recover.ts, provider/recover-cli.ts) under a review of its first version
@@ -35,19 +34,7 @@ beforeEach(() => {
 const world = (ids: string[]) => env.emu.state().instances.filter((i) => ids.includes(i.instanceId));
 const one = (id: string) => world([id])[0];
 
-/** As recover.test.ts: `bound` carry key and claim, Stopped under a lease expired `agoMs` ago; `stopped` only the lease. */
-function leftover(bound: string[], stopped: string[], owner = OWNER, agoMs = 5_000, keyName = "key-a") {
-  const k = keyOf(env.emu, keyName);
-  const lease = leaseValue("0badc0de", owner, Date.now() - agoMs, { maxStopped: 10 });
-  for (const id of [...bound, ...stopped]) {
-    env.emu.world.setInstanceStatus(id, "Stopped");
-    env.emu.world.setInstanceTags(id, { [LEASE_TAG]: lease });
-  }
-  for (const id of bound) {
-    env.emu.world.setInstanceKey(id, keyName);
-    env.emu.world.setInstanceTags(id, { [OWNER_TAG]: ownerTagValue(k.keyPairId, owner, Date.now() + 600_000) });
-  }
-}
+const leftover = (bound: string[], stopped: string[], owner = OWNER, agoMs = 5_000, keyName = "key-a") => leftoverOf(env, bound, stopped, { owner, agoMs, keyName });
 
 describe("owner names", () => {
   it("prefix: recovering shop/prod/web leaves shop/prod/web2 (leases, claims, keys) alone", async () => {
@@ -195,15 +182,7 @@ describe("the refusal hint that names the command (provider/check.ts)", () => {
 });
 
 describe("the bin", () => {
-  const bin = (args: string[], extra: Record<string, string> = {}) =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const env_ = { PATH: process.env.PATH, ENS_ENDPOINT: env.emu.url, ALIBABA_CLOUD_ACCESS_KEY_ID: env.emu.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: env.emu.accessKeySecret, ENS_POLL_INTERVAL_MS: "20", ...extra };
-      const child = spawn(process.execPath, [join(__dirname, "../../dist/provider/recover-cli.js"), ...args], { env: env_ });
-      let [stdout, stderr] = ["", ""];
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      child.on("close", (status) => resolve({ status, stdout, stderr }));
-    });
+  const bin = (args: string[], extra: Record<string, string> = {}) => recoverBin(env, args, extra);
 
   it("a wrong secret: exit 1, the secret is not printed", async () => {
     const wrong = "Wr0ngSecretValue+/=";

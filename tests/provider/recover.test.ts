@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { EnsClient } from "../../provider/ens";
-import { LEASE_TAG, leaseValue, OWNER_TAG, ownerTagValue } from "../../provider/protocol";
+import { LEASE_TAG, OWNER_TAG } from "../../provider/protocol";
 import { recoverOwner } from "../../provider/protocol/recover";
 import { instanceIds, keyOf, providerOnEmulator, ProviderEnv } from "../helpers/provider-env";
+import { leftover as leftoverOf, recoverBin } from "../helpers/recover-env";
 
 /**
  * F9's remedy by hand (provider/protocol/recover.ts, bin ens-keypair-recover): what a killed create left for an owner
@@ -29,18 +28,7 @@ beforeEach(() => env.clearJournal());
 const world = (ids: string[]) => env.emu.state().instances.filter((i) => ids.includes(i.instanceId));
 const powerOrBinding = () => env.emu.journal().filter((j) => /^(Attach|Detach)KeyPair$|^St(op|art)Instances?$/.test(j.action));
 
-/** `bound` carry the key and claim, Stopped under a lease expired `agoMs` ago (or live for `-agoMs`); `stopped` only the lease. */
-function leftover(bound: string[], stopped: string[], agoMs = 5_000, owner = OWNER) {
-  const lease = leaseValue("0badc0de", owner, Date.now() - agoMs, { maxStopped: 10 });
-  for (const id of [...bound, ...stopped]) {
-    env.emu.world.setInstanceStatus(id, "Stopped");
-    env.emu.world.setInstanceTags(id, { [LEASE_TAG]: lease });
-  }
-  for (const id of bound) {
-    env.emu.world.setInstanceKey(id, "key-a");
-    env.emu.world.setInstanceTags(id, { [OWNER_TAG]: ownerTagValue(key.keyPairId, owner, Date.now() + 600_000) });
-  }
-}
+const leftover = (bound: string[], stopped: string[], agoMs = 5_000, owner = OWNER) => leftoverOf(env, bound, stopped, { owner, agoMs });
 
 it("without a flag: starts what the owner's expired leases hold, lists its claims, unbinds nothing", async () => {
   const [bound, stopped] = [instanceIds(1, 35), instanceIds(36, 5)];
@@ -98,16 +86,7 @@ it("a live lease of the owner (a run may be under way): its instances are left a
 });
 
 describe("the bin (dist/provider/recover-cli.js)", () => {
-  // Spawned, not spawnSync: the emulator answers from this process's event loop.
-  const bin = (args: string[]) =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const env_ = { PATH: process.env.PATH, ENS_ENDPOINT: env.emu.url, ALIBABA_CLOUD_ACCESS_KEY_ID: env.emu.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: env.emu.accessKeySecret, ENS_POLL_INTERVAL_MS: "20" };
-      const child = spawn(process.execPath, [join(__dirname, "../../dist/provider/recover-cli.js"), ...args], { env: env_ });
-      let [stdout, stderr] = ["", ""];
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      child.on("close", (status) => resolve({ status, stdout, stderr }));
-    });
+  const bin = (args: string[]) => recoverBin(env, args);
 
   it.each([
     [[], "--owner is required"],
