@@ -73,12 +73,18 @@ export function keyNames(client: EnsClient): (keyPairId: string) => Promise<stri
  * and value: calls grow with this owner's instances), then read again by ID; `scan`: by the owner tag's key over the
  * whole account instead, which also finds claims written before owner-name tags (ens-keypair-recover).
  */
-export async function findOwnClaims(client: EnsClient, me: Identity, sameKeyOnly = false, scan = false): Promise<string[]> {
+export async function findOwnClaims(client: EnsClient, me: Identity, sameKeyOnly = false): Promise<string[]> {
+  const claims = await ownClaims(client, me);
+  return [...claims.keys()].filter((id) => !sameKeyOnly || claims.get(id)!.owner!.keyPairId === me.keyPairId);
+}
+
+/** findOwnClaims with the tags as read by ID (instance → its protocol tags, its owner tag `me`'s). */
+export async function ownClaims(client: EnsClient, me: Identity, scan = false): Promise<Map<string, Tags>> {
   const listed = await withTagPermission(client.listTagResources({ tag: scan ? { Key: OWNER_TAG } : ownerNameTag(me.owner) }));
   const candidates = [...new Set(listed.filter((t) => !scan || (t.TagKey === OWNER_TAG && isMine(parseOwnerTag(t.TagValue), me))).map((t) => t.ResourceId))];
-  if (!candidates.length) return [];
+  if (!candidates.length) return new Map();
   const now = await readTags(client, candidates);
-  return candidates.filter((id) => isMine(now.get(id)?.owner, me) && (!sameKeyOnly || now.get(id)!.owner!.keyPairId === me.keyPairId));
+  return new Map(candidates.filter((id) => isMine(now.get(id)?.owner, me)).map((id) => [id, now.get(id)!]));
 }
 
 /**

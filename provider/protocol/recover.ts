@@ -3,8 +3,8 @@ import { runBatch } from "../bind";
 import { EnsClient } from "../ens";
 import { bringBack } from "../instances";
 import { findLeases } from "./leases";
-import { findOwnClaims, isMine } from "./owners";
-import { readTags, untagIf } from "./tagging";
+import { isMine, ownClaims } from "./owners";
+import { untagIf } from "./tagging";
 import { leaseOf, OWNER_TAG, LEASE_TAG } from "./tags";
 
 /**
@@ -49,11 +49,12 @@ export async function recoverOwner(client: EnsClient, owner: string, o: RecoverO
   const expired = new Map(leases.filter((f) => !live.includes(f)).map((f) => [f.instanceId, f.value]));
 
   const me = { owner, keyPairId: "" };
-  // A scan of the account: claims written before owner-name tags are found too (a one-off command can afford it).
-  const listed = (await findOwnClaims(client, me, false, true)).filter((i) => !live.some((f) => f.instanceId === i));
-  const [tags, instances] = await Promise.all([readTags(client, listed), client.describeInstancesById(listed)]);
-  // Read again by ID: a claim another owner wrote since the listing is not this owner's any more.
-  let claimed = listed.filter((i) => isMine(tags.get(i)?.owner, me));
+  // A scan of the account: claims written before owner-name tags are found too (a one-off command can afford it). The
+  // claims come read again by ID: one another owner wrote since the listing is not this owner's any more.
+  const tags = await ownClaims(client, me, true);
+  const listed = [...tags.keys()].filter((i) => !live.some((f) => f.instanceId === i));
+  const instances = await client.describeInstancesById(listed);
+  let claimed = listed;
   // A run that binds Stopped instances claims them without a lease: a fresh claim without one may be a live run's.
   const fresh = claimed.filter((i) => !expired.has(i) && (tags.get(i)!.owner!.freshUntilMs ?? 0) > now);
   if (fresh.length && !o.force) {
