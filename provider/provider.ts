@@ -190,10 +190,13 @@ async function deleteAttachment(id: string, props: Props): Promise<void> {
     key = { ref: { keyPairName: props.keyPairName }, name: props.keyPairName };
   }
   const me = identityOf(props, id, found?.KeyPairId ?? props.keyPairId);
-  const { reasons, counts } = await converge(client, key, { ...(props as AttachmentInputs), instanceIds: [] }, { attached: touched, yielded: [] }, me, "delete", { log, warn });
+  const { reasons, counts, attached } = await converge(client, key, { ...(props as AttachmentInputs), instanceIds: [] }, { attached: touched, yielded: [] }, me, "delete", { log, warn });
   sayDone(props, { log, warn }, counts, reasons.length);
   if (reasons.length) {
-    throw new Error(`could not detach key pair ${key.name} from ${reasons.length} instance(s); the resource stays in the stack, run pulumi destroy again:\n${reasons.join("\n")}`);
+    // A failed delete cannot change the state: what it lists and ENS no longer binds is said, each instance named.
+    const gone = (props.attachedInstanceIds ?? []).filter((i: string) => !attached.includes(i));
+    const stale = gone.length ? `\n${gone.length} instance(s) the state lists no longer carry ${key.name}: ${gone.join(", ")} (unbound, or another resource's now); the state keeps them until a destroy goes through, and it leaves them alone` : "";
+    throw new Error(`could not detach key pair ${key.name} from ${reasons.length} instance(s); the resource stays in the stack, run pulumi destroy again:\n${reasons.join("\n")}${stale}`);
   }
 }
 

@@ -481,6 +481,20 @@ describe("regressions found by the soak (tests/soak/FINDINGS.md)", () => {
     }
   }, 60_000);
 
+  it("F13: a destroy that fails names every instance its state lists that no longer carries its key (a failed delete cannot change the state)", async () => {
+    const ids = instanceIds(291, 3);
+    const a = await up({}, { __owner: "p/f13/a", keyPairId: keyA.keyPairId, instanceIds: ids });
+    env.emu.world.setInstanceKey(ids[0], "key-b"); // re-keyed since (a rotation's new resource, a person)
+    env.emu.setFaults({ instanceFailures: { [ids[1]]: { code: "NoPermission", message: "Permission denied." } } });
+    const err = await env.provider.delete(a.id, a.outs).then(() => undefined, (e) => e as Error);
+    env.emu.setFaults({});
+    expect(err?.message).toContain(`${ids[1]}: DetachKeyPair failed: NoPermission`);
+    expect(err?.message).toContain(`instance(s) the state lists no longer carry key-a: ${ids[0]}`);
+    expect(err?.message).not.toContain(`${ids[2]}:`);
+    await env.provider.delete(a.id, { ...a.outs, attachedInstanceIds: [ids[1]] });
+    env.emu.world.setInstanceKey(ids[0], undefined);
+  });
+
   it("F7: refresh reads the owner tags: an instance another resource took over is yielded, not attached", async () => {
     const ids = instanceIds(191, 2);
     const a = await up({}, { __owner: "p/f7/a", keyPairId: keyA.keyPairId, instanceIds: ids });
