@@ -196,7 +196,8 @@ async function deleteAttachment(id: string, props: Props): Promise<void> {
     // A failed delete cannot change the state: what it lists and ENS no longer binds is said, each instance named.
     const gone = (props.attachedInstanceIds ?? []).filter((i: string) => !attached.includes(i));
     const stale = gone.length ? `\n${gone.length} instance(s) the state lists no longer carry ${key.name}: ${gone.join(", ")} (unbound, or another resource's now); the state keeps them until a destroy goes through, and it leaves them alone` : "";
-    throw new Error(`could not detach key pair ${key.name} from ${reasons.length} instance(s); the resource stays in the stack, run pulumi destroy again:\n${reasons.join("\n")}${stale}`);
+    // `reasons`: one line per failed instance, as create and update give them (the stale list is not a failure).
+    throw Object.assign(new Error(`could not detach key pair ${key.name} from ${reasons.length} instance(s); the resource stays in the stack, run pulumi destroy again:\n${reasons.join("\n")}${stale}`), { reasons });
   }
 }
 
